@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /app
+ENV PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# CPU torch from PyTorch's CPU index: the default wheel would bring CUDA.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml README.md ./
+COPY src ./src
+COPY knowledge ./knowledge
+COPY prompts ./prompts
+RUN pip install .
+EXPOSE 8000
+CMD ["crmassist", "--help"]

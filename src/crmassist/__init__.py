@@ -1,0 +1,1 @@
+"""crmassist: a conversational brain for a CRM."""

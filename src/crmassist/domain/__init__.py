@@ -1,0 +1,1 @@
+"""The CRM's records and vocabularies; depends on nothing else in crmassist."""

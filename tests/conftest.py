@@ -1,0 +1,88 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), each test its own."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from crmassist.db import make_engine, make_session_factory, upgrade_schema
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CRMASSIST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+DATA = Path(__file__).parent / "data"
+
+
+def _postgres_unreachable_reason() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any driver or network failure means "not here"
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    reason = _postgres_unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    return POSTGRES_ADMIN_URL
+
+
+@contextmanager
+def fresh_database(backend: str, request: pytest.FixtureRequest, tmp: Path) -> Iterator[str]:
+    """A new, migrated database of `backend`; a PostgreSQL one is dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'crm.db'}"
+        _migrate(url)
+        yield url
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"crmassist_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL; every test gets its own."""
+    with fresh_database(request.param, request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(db_engine: sa.Engine) -> sessionmaker[Session]:
+    return make_session_factory(db_engine)
