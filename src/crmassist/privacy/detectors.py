@@ -1,0 +1,321 @@
+"""Pattern detectors: a regex proposes a span, a check accepts, trims or rejects it.
+
+Plain `re` and pure Python, so they are unit-testable without presidio; `engine.py`
+wraps each one as a presidio recognizer. Boundaries are written with explicit ASCII
+classes instead of `\\b` because in unsegmented Chinese (`电话13812345678`) every Han
+character is a word character and `\\b` would never fire.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from crmassist.privacy import validators
+from crmassist.privacy.entities import Detection, EntityType
+
+Span = tuple[int, int]
+Accept = Callable[[str, re.Match[str]], Span | None]
+
+# Scores double as priorities when spans overlap: a checksum-validated value beats a
+# known name, which beats a phone shape, which beats the NER model and honorific guesses.
+SCORE_VALIDATED = 1.0
+SCORE_CARD = 0.98  # below CN_ID: an 18-digit ID passes Luhn one time in ten
+SCORE_KNOWN_NAME = 0.95
+SCORE_PHONE = 0.9
+SCORE_NER = 0.85
+SCORE_HONORIFIC = 0.8
+
+_NUM_BEFORE = r"(?<![0-9A-Za-z_+\-.])"  # not glued to an id like SO-, v1. or a longer number
+_NUM_AFTER = r"(?![0-9A-Za-z_])"
+_GROUP_SEPARATORS = frozenset(" -.()")
+_VERSION_CONTEXT = re.compile(
+    r"(?:version|firmware|release|build|ver\.?|版本|固件)\s*(?:is|=|:|：)?\s*$", re.IGNORECASE
+)
+
+
+def _whole(_text: str, match: re.Match[str]) -> Span | None:
+    return match.span()
+
+
+@dataclass(frozen=True, slots=True)
+class PatternDetector:
+    """One regex, one entity type, one acceptance check."""
+
+    name: str
+    entity_type: EntityType
+    pattern: re.Pattern[str]
+    score: float
+    accept: Accept = _whole
+
+    def find(self, text: str) -> list[Detection]:
+        """All accepted spans; a rejected candidate is retried one character later."""
+        found: list[Detection] = []
+        pos = 0
+        while (match := self.pattern.search(text, pos)) is not None:
+            span = self.accept(text, match)
+            if span is None:
+                pos = match.start() + 1
+                continue
+            found.append(Detection(self.entity_type, span[0], span[1], self.score, self.name))
+            pos = max(span[1], match.start() + 1)
+        return found
+
+
+def group_ends(text: str, start: int, end: int) -> Iterator[int]:
+    """Candidate ends at digit-group boundaries, longest first.
+
+    `+1 415 555 0134 2 units` over-matches by one group; trying shorter prefixes lets
+    the check find the real number instead of rejecting the whole run.
+    """
+    yield end
+    for i in range(end - 1, start, -1):
+        if text[i] in _GROUP_SEPARATORS and text[i - 1].isalnum():
+            yield i
+
+
+def _glued(text: str, end: int) -> bool:
+    """The span would stop in the middle of an ASCII word or number."""
+    return end < len(text) and text[end].isascii() and (text[end].isalnum() or text[end] == "_")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if "0" <= ch <= "9")
+
+
+# --- e-mail ------------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])"
+    r"[A-Za-z0-9_](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?"
+    r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
+    r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9])"
+)
+
+
+def _accept_email(_text: str, match: re.Match[str]) -> Span | None:
+    return match.span() if validators.email_domain_ok(match.group("domain")) else None
+
+
+# --- phones --------------------------------------------------------------------------
+
+_PHONE_INTL = re.compile(_NUM_BEFORE + r"(?:\(?\+|00)[1-9](?:[ \-.()]{0,3}[0-9]){6,16}")
+_PHONE_CN_MOBILE = re.compile(_NUM_BEFORE + r"1[3-9][0-9](?:[ \-]?[0-9]{4}){2}" + _NUM_AFTER)
+_PHONE_CN_SERVICE = re.compile(_NUM_BEFORE + r"[48]00[ \-]?[0-9]{3}[ \-]?[0-9]{4}" + _NUM_AFTER)
+_PHONE_LANDLINE = re.compile(
+    _NUM_BEFORE
+    + r"(?:\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})[ \-]?[0-9]{3,4}[ \-]?[0-9]{4}"
+    + _NUM_AFTER
+)
+_PHONE_NANP = re.compile(
+    _NUM_BEFORE
+    + r"(?:\([2-9][0-9]{2}\)[ \-.]?|[2-9][0-9]{2}[\-. ])[2-9][0-9]{2}[\-. ][0-9]{4}"
+    + _NUM_AFTER
+)
+
+
+def _accept_intl_phone(text: str, match: re.Match[str]) -> Span | None:
+    start = match.start()
+    for end in group_ends(text, start, match.end()):
+        if _glued(text, end):
+            continue
+        candidate = text[start:end].removeprefix("(")
+        if candidate.startswith("00"):
+            candidate = "+" + candidate[2:]
+        if 8 <= len(_digits(candidate)) <= 15 and validators.international_phone_ok(candidate):
+            return start, end
+    return None
+
+
+def _national(regions: tuple[str, ...]) -> Accept:
+    def accept(_text: str, match: re.Match[str]) -> Span | None:
+        return match.span() if validators.national_phone_ok(match.group(), regions) else None
+
+    return accept
+
+
+# --- identifiers -----------------------------------------------------------------------
+
+_CN_ID = re.compile(r"(?<![0-9A-Za-z_])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z_])")
+_CARD = re.compile(r"(?<![0-9A-Za-z_+\-./])[0-9](?:[ \-]?[0-9]){12,18}" + _NUM_AFTER)
+_IBAN = re.compile(r"(?<![0-9A-Za-z_])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){10,32}")
+
+
+def _accept_cn_id(_text: str, match: re.Match[str]) -> Span | None:
+    return match.span() if validators.cn_id_ok(match.group()) else None
+
+
+def _accept_card(text: str, match: re.Match[str]) -> Span | None:
+    start = match.start()
+    for end in group_ends(text, start, match.end()):
+        candidate = text[start:end]
+        groups = re.split(r"[ \-]", candidate)
+        if len(groups) > 1 and min(len(g) for g in groups) < 3:
+            continue  # "4 1 1 1 …" or a trailing stray digit is not how cards are written
+        if validators.card_ok(_digits(candidate)):
+            return start, end
+    return None
+
+
+def _accept_iban(text: str, match: re.Match[str]) -> Span | None:
+    """Take exactly the country's IBAN length, then require a boundary and mod-97."""
+    length = validators.IBAN_LENGTHS.get(match.group()[:2])
+    if length is None:
+        return None
+    start = match.start()
+    chars = [i for i in range(start, match.end()) if text[i] != " "][:length]
+    end = chars[-1] + 1
+    if len(chars) < length or _glued(text, end):
+        return None
+    return (start, end) if validators.iban_ok(text[start:end].replace(" ", "")) else None
+
+
+# --- IP addresses -----------------------------------------------------------------------
+
+_IPV4 = re.compile(r"(?<![0-9A-Za-z_.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9A-Za-z_]|\.[0-9])")
+_IPV6 = re.compile(
+    r"(?<![0-9A-Za-z_:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z_:])"
+)
+
+
+def _accept_ip(text: str, match: re.Match[str]) -> Span | None:
+    """A valid address not introduced as a version (`firmware 4.2.1.7` is not an IP)."""
+    if not validators.ip_ok(match.group()):
+        return None
+    if _VERSION_CONTEXT.search(text[max(0, match.start() - 24) : match.start()]):
+        return None
+    return match.span()
+
+
+# --- names from form of address --------------------------------------------------------
+
+_EN_NAME_WORD = r"[A-Z][a-z]+(?:[\-'’][A-Z]?[a-z]+)*"
+_EN_HONORIFIC = re.compile(
+    r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+"
+    rf"(?P<name>{_EN_NAME_WORD}(?:[ \t]+{_EN_NAME_WORD})?)"
+)
+# Common surnames only; characters that are also everyday function words (于, 方, 万,
+# 向, 和) are left out so `对于王伟先生` does not start the name at 于.
+_ZH_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶"
+    "程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺"
+    "顾毛郝龚邵钱严覃武戴莫孔汤"
+)
+_ZH_HONORIFIC = re.compile(
+    rf"(?P<name>(?:欧阳|司马|上官|诸葛|东方|皇甫|慕容|令狐|[{_ZH_SURNAMES}])"
+    r"[\u4e00-\u9fff]{1,2})(?=先生|女士|小姐)"
+)
+
+
+def _name_group(_text: str, match: re.Match[str]) -> Span | None:
+    return match.span("name")
+
+
+STATIC_DETECTORS: tuple[PatternDetector, ...] = (
+    PatternDetector("email", EntityType.EMAIL, _EMAIL, SCORE_VALIDATED, _accept_email),
+    PatternDetector("phone_intl", EntityType.PHONE, _PHONE_INTL, SCORE_PHONE, _accept_intl_phone),
+    PatternDetector("phone_cn_mobile", EntityType.PHONE, _PHONE_CN_MOBILE, SCORE_PHONE),
+    PatternDetector("phone_cn_service", EntityType.PHONE, _PHONE_CN_SERVICE, SCORE_PHONE),
+    PatternDetector(
+        "phone_landline", EntityType.PHONE, _PHONE_LANDLINE, SCORE_PHONE, _national(("CN", "GB"))
+    ),
+    PatternDetector(
+        "phone_nanp", EntityType.PHONE, _PHONE_NANP, SCORE_PHONE, _national(("US", "CA"))
+    ),
+    PatternDetector("cn_id", EntityType.CN_ID, _CN_ID, SCORE_VALIDATED, _accept_cn_id),
+    PatternDetector("card", EntityType.CARD, _CARD, SCORE_CARD, _accept_card),
+    PatternDetector("iban", EntityType.IBAN, _IBAN, SCORE_VALIDATED, _accept_iban),
+    PatternDetector("ipv4", EntityType.IP, _IPV4, SCORE_VALIDATED, _accept_ip),
+    PatternDetector("ipv6", EntityType.IP, _IPV6, SCORE_VALIDATED, _accept_ip),
+    PatternDetector(
+        "name_en_honorific", EntityType.PERSON, _EN_HONORIFIC, SCORE_HONORIFIC, _name_group
+    ),
+    PatternDetector(
+        "name_zh_honorific", EntityType.PERSON, _ZH_HONORIFIC, SCORE_HONORIFIC, _name_group
+    ),
+)
+
+
+def resolve_overlaps(
+    detections: Iterable[Detection], protected: Sequence[Span] = ()
+) -> list[Detection]:
+    """One winner per region: higher score, then longer span; existing tokens stay untouched."""
+    kept: list[Detection] = []
+    ranked = sorted(detections, key=lambda d: (-d.score, d.start - d.end, d.start))
+    for det in ranked:
+        if det.end <= det.start or _overlaps(det.start, det.end, protected):
+            continue
+        if not _overlaps(det.start, det.end, [(k.start, k.end) for k in kept]):
+            kept.append(det)
+    return sorted(kept, key=lambda d: d.start)
+
+
+def _overlaps(start: int, end: int, spans: Iterable[Span]) -> bool:
+    return any(start < s_end and s_start < end for s_start, s_end in spans)
+
+
+# --- vetting what the NER model calls a person ---------------------------------------
+
+_WORD = re.compile(r"\S+")
+_EDGE_JUNK = " \t\r\n\"'“”‘’()[]{}<>,.;:!?*–—-"
+# fmt: off
+_PARTICLES = frozenset({
+    "de", "da", "di", "del", "della", "van", "von", "der", "den", "la", "le", "du", "bin", "al",
+    "el", "y",
+})
+_GREETINGS_AND_CALENDAR = frozenset({
+    "hi", "hello", "hey", "dear", "thanks", "thank", "regards", "best", "cheers", "ok", "team",
+    "customer", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "june", "july", "august", "september", "october",
+    "november", "december",
+})
+_ORG_WORDS = frozenset({
+    "inc", "ltd", "llc", "plc", "corp", "co", "gmbh", "ag", "sa", "labs", "group", "hotels",
+    "hotel", "systems", "solutions", "technologies", "partners", "holdings", "bank", "university",
+})
+# fmt: on
+
+
+def person_span(text: str, start: int, end: int) -> Span | None:
+    """Trim an NER PERSON span to the name itself, or reject it.
+
+    The small English model also labels greetings, acronyms, product codes, tokens and
+    Chinese text as PERSON; a name is 1-4 capitalised Latin words without digits (plus
+    particles such as "de la").
+    """
+    start, end = _strip_edges(text, start, end)
+    if text[start:end].endswith(("'s", "’s")):
+        start, end = _strip_edges(text, start, end - 2)
+    words = list(_WORD.finditer(text, start, end))
+    while words and words[0].group().casefold() in _GREETINGS_AND_CALENDAR:
+        words.pop(0)
+    names = [w.group() for w in words]
+    core = [n for n in names if n not in _PARTICLES]
+    if not 1 <= len(core) <= 4 or not all(map(_name_word, names)):
+        return None
+    if names[-1].casefold().rstrip(".") in _ORG_WORDS or all(n.isupper() for n in core):
+        return None
+    if len(core) == 1 and _opens_line(text, words[0].start()):
+        return None  # "Dispenser not cooling", "Agenda:": headings, not people
+    return words[0].start(), words[-1].end()
+
+
+def _opens_line(text: str, start: int) -> bool:
+    return not text[:start].strip() or text[:start].rstrip(" \t").endswith("\n")
+
+
+def _strip_edges(text: str, start: int, end: int) -> Span:
+    while start < end and text[start] in _EDGE_JUNK:
+        start += 1
+    while end > start and text[end - 1] in _EDGE_JUNK:
+        end -= 1
+    return start, end
+
+
+def _name_word(word: str) -> bool:
+    if word in _PARTICLES:
+        return True
+    if word.casefold() in _GREETINGS_AND_CALENDAR or not word[0].isupper():
+        return False
+    return all((ch.isalpha() and ch < "\u3000") or ch in "-'’." for ch in word)

@@ -1,0 +1,185 @@
+"""The redactor end to end: presidio + vault, tokens, batching, NER switch, import cost."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from crmassist.db import make_engine, make_session_factory, upgrade_schema
+from crmassist.privacy import TOKEN_PATTERN, EntityType, Redactor, build_redactor
+from crmassist.privacy.engine import shared_engine, wants_ner
+from crmassist.settings import Settings
+
+KNOWN = ["Sarah Johnson", "Mark Chen", "王伟", "王伟东", "李娜", "Kevin O'Brien", " ", "X"]
+
+NOTE = (
+    "Call with Sarah Johnson (sarah.johnson@acmewater.com, +1 415 555 0134) about order "
+    "SO-2024-0318 ($48,500, 40 × PF-10). Refund to DE89 3704 0044 0532 0130 00; old card "
+    "4111 1111 1111 1111. Gateway 10.24.8.17, firmware version 4.2.1.7. "
+    "客户王伟东身份证 11010519880921103X，电话 138-1234-5678，工单 T00012。"
+)
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('privacy') / 'vault.db'}")
+    upgrade_schema(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def plain(sessions: sessionmaker[Session]) -> Redactor:
+    """Patterns and known names only: presidio without the spaCy model."""
+    return build_redactor(Settings(pii_ner=False), sessions, KNOWN)
+
+
+@pytest.fixture(scope="module")
+def with_ner(sessions: sessionmaker[Session]) -> Redactor:
+    return build_redactor(Settings(pii_ner=True), sessions, iter(KNOWN))
+
+
+def types_in(text: str) -> list[str]:
+    return [m.group("type") for m in TOKEN_PATTERN.finditer(text)]
+
+
+def test_every_kind_is_replaced_and_the_rest_kept(plain: Redactor) -> None:
+    result = plain.redact(NOTE)
+    assert types_in(result.text) == [
+        "PERSON", "EMAIL", "PHONE", "IBAN", "CARD", "IP", "PERSON", "CN_ID", "PHONE",
+    ]  # fmt: skip
+    for kept in ("SO-2024-0318", "$48,500", "PF-10", "4.2.1.7", "T00012"):
+        assert kept in result.text
+    for gone in ("Sarah", "acmewater", "555", "3704", "4111", "10.24", "王伟东", "1103X", "1234"):
+        assert gone not in result.text
+
+
+def test_entities_point_into_the_original(plain: Redactor) -> None:
+    result = plain.redact(NOTE)
+    first = result.entities[0]
+    assert (first.entity_type, NOTE[first.start : first.end]) == (
+        EntityType.PERSON,
+        "Sarah Johnson",
+    )
+    assert [e.token for e in result.entities] == [
+        m.group() for m in TOKEN_PATTERN.finditer(result.text)
+    ]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(result.entities))
+
+
+def test_same_value_same_token_everywhere(plain: Redactor) -> None:
+    a, b = plain.redact_many(
+        ["Mail SARAH.JOHNSON@acmewater.com or call +86 138 1234 5678.", "手机13812345678"]
+    )
+    c = plain.redact("sarah.johnson@acmewater.com")
+    email, phone = (e.token for e in a.entities)
+    assert b.entities[0].token == phone and c.text == email
+
+
+def test_batch_equals_single(plain: Redactor) -> None:
+    texts = [NOTE, "nothing here", "", "李娜的邮箱 lina@huadong-water.cn"]
+    assert plain.redact_many(texts) == [plain.redact(t) for t in texts]
+    assert plain.redact_many(iter(texts)) == plain.redact_many(texts)
+
+
+def test_redacting_twice_changes_nothing(plain: Redactor) -> None:
+    once = plain.redact(NOTE)
+    twice = plain.redact(once.text)
+    assert twice.text == once.text and twice.entities == ()
+
+
+def test_restore_by_allowed_types(plain: Redactor) -> None:
+    redacted = plain.redact("Kevin O'Brien: kob@northwind-labs.com, +1 646 555 0112").text
+    support = plain.vault.restore(redacted, [EntityType.PERSON])
+    assert support.startswith("Kevin O'Brien: <EMAIL_") and "<PHONE_" in support
+    everything = plain.vault.restore(redacted, list(EntityType))
+    assert everything == "Kevin O'Brien: kob@northwind-labs.com, +1 646 555 0112"
+
+
+def test_known_names_can_be_swapped_without_reloading(plain: Redactor) -> None:
+    other = plain.with_known_names(["Priya Raman"])
+    assert types_in(other.redact("Priya Raman and Sarah Johnson").text) == ["PERSON"]
+    assert other.vault is plain.vault
+
+
+def test_unknown_names_need_the_ner_model(plain: Redactor) -> None:
+    assert plain.redact("Spoke with Diego Alvarez about the pilot.").entities == ()
+
+
+@pytest.mark.slow
+def test_ner_finds_unknown_english_names(with_ner: Redactor) -> None:
+    text = "Spoke with Diego Alvarez about the pilot; Kevin O'Brien's team too."
+    result = with_ner.redact(text)
+    assert [text[e.start : e.end] for e in result.entities] == ["Diego Alvarez", "Kevin O'Brien"]
+    diego, kevin = (e.token for e in result.entities)
+    assert result.text == f"Spoke with {diego} about the pilot; {kevin}'s team too."
+
+
+@pytest.mark.slow
+def test_ner_skips_chinese_and_lowercase_text(
+    with_ner: Redactor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ner = shared_engine(True).ner
+    assert ner is not None
+    seen: list[str] = []
+    original = ner.person_artifacts
+
+    def spy(texts: list[str], batch_size: int) -> object:
+        seen.extend(texts)
+        return original(texts, batch_size)
+
+    monkeypatch.setattr(ner, "person_artifacts", spy)
+    english = "Met Diego at the expo."
+    with_ner.redact_many(["客户王伟来电，反映 PF-10 漏水。Thanks", "no capitals at all", english])
+    assert seen == [english]
+    assert not wants_ner("联系人 John 说客户王伟东要求退货并补偿")
+
+
+@pytest.mark.slow
+def test_ids_amounts_dates_and_codes_survive(with_ner: Redactor) -> None:
+    text = (
+        "Order SO-2024-0318 shipped 2024-03-15: 25 × PF-10, 10 × RO-75, E3 cartridges, "
+        "total USD 12,480.00. Ticket T00012 merged into T00015; PO 4500012345; "
+        "invoice INV-2024-00871; firmware 3.8.2; 订单 20240315001234，金额 ¥128,000。"
+    )
+    assert with_ner.redact(text).text == text
+
+
+def test_importing_the_package_stays_cheap() -> None:
+    code = (
+        "import sys, crmassist.privacy; "
+        "heavy = {'presidio_analyzer', 'spacy', 'phonenumbers', 'tldextract'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.slow
+def test_building_and_redacting_needs_no_network(tmp_path: Path) -> None:
+    """spaCy loads from the installed package, tldextract from its bundled snapshot."""
+    script = f"""
+import socket
+
+def refuse(*args, **kwargs):
+    raise RuntimeError("network access attempted")
+
+socket.socket.connect = refuse
+socket.create_connection = refuse
+
+from crmassist.db import make_engine, make_session_factory, upgrade_schema
+from crmassist.privacy import build_redactor
+from crmassist.settings import Settings
+
+engine = make_engine("sqlite:///{tmp_path / "vault.db"}")
+upgrade_schema(engine)
+redactor = build_redactor(Settings(pii_ner=True), make_session_factory(engine), ["李娜"])
+text = redactor.redact("Diego Alvarez <diego@aguaviva.com.br>, 李娜").text
+assert text.count("<PERSON_") == 2 and "<EMAIL_" in text, text
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
