@@ -1,0 +1,489 @@
+"""`crmassist import DIR`: validate a whole CRM export, then upsert it in one transaction.
+
+Validation runs to the end and reports every problem as `file:line: message`; if there
+is any, nothing is written. Records are upserted by their source ids, so re-importing
+the same directory changes nothing. With `prune`, records missing from a file that is
+present are deleted, together with what hangs off them (an account's contacts, deals,
+orders, notes, tickets and tasks). Indexing is a separate step: the content hashes in
+`IndexedRecord` tell the indexer what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crmassist.batching import batched
+from crmassist.db import session_scope
+from crmassist.domain.enums import LifecycleStage, Stage
+from crmassist.domain.models import (
+    Account,
+    Base,
+    Contact,
+    Interaction,
+    KnowledgeArticle,
+    Opportunity,
+    Order,
+    Task,
+    Team,
+    Ticket,
+    User,
+)
+from crmassist.errors import CrmassistError
+from crmassist.ingest.rows import (
+    AccountRow,
+    ArticleRow,
+    ContactRow,
+    InteractionRow,
+    OpportunityRow,
+    OrderRow,
+    Row,
+    TicketRow,
+    UserRow,
+)
+from crmassist.ingest.sources import Problem, RawRecord, Reader
+
+log = logging.getLogger(__name__)
+
+CHURN_AFTER = timedelta(days=365)
+"""A customer with no order or won deal for this long is counted as churned."""
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One record kind of the format: where it lives, how it validates, where it goes."""
+
+    name: str
+    file: str
+    row: type[Row]
+    model: type[Base]
+    references: tuple[tuple[str, str], ...] = ()
+    """(field, kind name) pairs that must name an existing record."""
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("users", "users.csv", UserRow, User),
+    Kind("accounts", "accounts.csv", AccountRow, Account, (("owner_id", "users"),)),
+    Kind("contacts", "contacts.csv", ContactRow, Contact, (("account_id", "accounts"),)),
+    Kind(
+        "opportunities",
+        "opportunities.csv",
+        OpportunityRow,
+        Opportunity,
+        (("account_id", "accounts"), ("owner_id", "users")),
+    ),
+    Kind("orders", "orders.csv", OrderRow, Order, (("account_id", "accounts"),)),
+    Kind(
+        "interactions",
+        "interactions.jsonl",
+        InteractionRow,
+        Interaction,
+        (("account_id", "accounts"), ("author_id", "users"), ("contact_id", "contacts")),
+    ),
+    Kind(
+        "tickets",
+        "tickets.jsonl",
+        TicketRow,
+        Ticket,
+        (("account_id", "accounts"), ("contact_id", "contacts")),
+    ),
+    Kind("kb articles", "kb", ArticleRow, KnowledgeArticle),
+)
+KNOWN_FILES = {kind.file for kind in KINDS}
+
+
+class ImportValidationError(CrmassistError):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) found; nothing was imported")
+        self.problems = list(problems)
+
+
+@dataclass
+class Counts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.inserted, self.updated, self.unchanged, self.deleted)
+
+
+@dataclass
+class ImportReport:
+    counts: dict[str, Counts] = field(default_factory=lambda: {k.name: Counts() for k in KINDS})
+    warnings: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        return [(name, counts.as_tuple()) for name, counts in self.counts.items()]
+
+    @property
+    def changed(self) -> bool:
+        return any(c.inserted or c.updated or c.deleted for c in self.counts.values())
+
+
+@dataclass
+class Parsed:
+    """Validated rows of the files that are present, each with the line it came from."""
+
+    rows: dict[str, list[tuple[int, Row]]]
+    labels: dict[str, str]
+    """kind name -> the file name to cite in problems."""
+
+    def present(self, kind: str) -> bool:
+        return kind in self.rows
+
+    def ids(self, kind: str) -> set[str]:
+        return {row.id for _, row in self.rows.get(kind, [])}
+
+
+def import_directory(
+    directory: Path,
+    sessions: sessionmaker[Session],
+    *,
+    prune: bool = False,
+    as_of: date | None = None,
+) -> ImportReport:
+    """Validate everything in `directory`, then write it all or nothing.
+
+    `as_of` is the day lifecycle stages are judged from (default: today).
+    """
+    report = ImportReport()
+    parsed, problems = _parse(directory, report)
+    with session_scope(sessions) as session:
+        if problems := problems + _check(session, parsed, prune):
+            raise ImportValidationError(problems)
+        for kind in KINDS:
+            if kind.model is User and parsed.present(kind.name):
+                _upsert_teams(session, parsed.rows[kind.name])
+            if parsed.present(kind.name):
+                _upsert(session, kind, _values(kind, parsed.rows[kind.name]), report)
+        if prune:
+            _prune(session, parsed, report)
+        _derive_lifecycle_stages(session, as_of or date.today())
+    log.info("imported %s: %s", directory, report.rows())
+    return report
+
+
+# --- reading and validation -------------------------------------------------------------
+
+
+def _parse(directory: Path, report: ImportReport) -> tuple[Parsed, list[Problem]]:
+    """What could be read and validated row by row, and what could not."""
+    if not directory.is_dir():
+        raise ImportValidationError([Problem(str(directory), None, "not a directory")])
+    reader = Reader()
+    parsed = Parsed(rows={}, labels={})
+    for kind in KINDS:
+        path = directory / kind.file
+        if path.exists():
+            parsed.labels[kind.name] = kind.file
+            parsed.rows[kind.name] = _validated(reader, kind, _raw_records(reader, kind, path))
+    if not parsed.rows and not reader.problems:
+        expected = ", ".join(sorted(KNOWN_FILES))
+        raise ImportValidationError(
+            [Problem(str(directory), None, f"no import files found (expected any of {expected})")]
+        )
+    report.warnings.extend(
+        f"{entry.name}: not part of the import format, ignored"
+        for entry in sorted(directory.iterdir())
+        if entry.name not in KNOWN_FILES and not entry.name.startswith(".")
+    )
+    return parsed, reader.problems
+
+
+def _raw_records(reader: Reader, kind: Kind, path: Path) -> Iterator[tuple[str, RawRecord]]:
+    """(label, record) pairs; the label is the file to name in a problem."""
+    if kind.file.endswith(".csv"):
+        required = {n for n, f in kind.row.model_fields.items() if f.is_required()}
+        yield from ((kind.file, rec) for rec in reader.csv(path, required))
+    elif kind.file.endswith(".jsonl"):
+        yield from ((kind.file, rec) for rec in reader.jsonl(path))
+    else:
+        for md in sorted(path.glob("*.md")):
+            label = f"{kind.file}/{md.name}"
+            yield from ((label, rec) for rec in reader.markdown(md, label))
+
+
+def _validated(
+    reader: Reader, kind: Kind, records: Iterable[tuple[str, RawRecord]]
+) -> list[tuple[int, Row]]:
+    rows: list[tuple[int, Row]] = []
+    first_seen: dict[str, tuple[str, int]] = {}
+    for label, (line, fields) in records:
+        try:
+            row = kind.row.model_validate(fields)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(part) for part in error["loc"]) or "record"
+                reader.problem(label, line, f"{where}: {error['msg']}")
+            continue
+        if row.id in first_seen:
+            other_label, other_line = first_seen[row.id]
+            reader.problem(
+                label, line, f"duplicate id {row.id!r} (also {other_label}:{other_line})"
+            )
+            continue
+        first_seen[row.id] = (label, line)
+        rows.append((line, row))
+    return rows
+
+
+def _check(session: Session, parsed: Parsed, prune: bool) -> list[Problem]:
+    """Cross-record problems: dangling references, contacts of another account, clashes."""
+    known = {kind.name: _known_ids(session, parsed, kind, prune) for kind in KINDS}
+    contact_accounts = _contact_accounts(session, parsed, prune)
+    problems: list[Problem] = []
+    for kind in KINDS:
+        label = parsed.labels.get(kind.name, kind.file)
+        for line, row in parsed.rows.get(kind.name, []):
+            for field_name, target in kind.references:
+                ref = getattr(row, field_name)
+                if ref is not None and ref not in known[target]:
+                    problems.append(
+                        Problem(label, line, f"{field_name}: no {target} with id {ref!r}")
+                    )
+            contact = getattr(row, "contact_id", None)
+            owner = contact_accounts.get(contact) if contact else None
+            if owner is not None and owner != getattr(row, "account_id", None):
+                message = f"contact_id: contact {contact!r} belongs to account {owner!r}"
+                problems.append(Problem(label, line, message))
+    problems += _unique_user_fields(session, parsed)
+    if prune:
+        problems += _authors_left_behind(session, parsed)
+    return problems
+
+
+def _known_ids(session: Session, parsed: Parsed, kind: Kind, prune: bool) -> set[str]:
+    """Ids a reference may name: the file's, plus the database's unless the file replaces them."""
+    ids = parsed.ids(kind.name)
+    if prune and parsed.present(kind.name):
+        return ids
+    return ids | set(session.scalars(sa.select(kind.model.id)))  # type: ignore[attr-defined]
+
+
+def _contact_accounts(session: Session, parsed: Parsed, prune: bool) -> dict[str, str]:
+    stored: dict[str, str] = {}
+    if not (prune and parsed.present("contacts")):
+        stored = _pairs(session, sa.select(Contact.id, Contact.account_id))
+    for _, row in parsed.rows.get("contacts", []):
+        assert isinstance(row, ContactRow)
+        stored[row.id] = row.account_id
+    return stored
+
+
+def _unique_user_fields(session: Session, parsed: Parsed) -> list[Problem]:
+    """Emails and Slack ids identify people: two users may not share one."""
+    problems: list[Problem] = []
+    file_ids = parsed.ids("users")
+    for attr in ("email", "slack_user_id"):
+        column = getattr(User, attr)
+        owners = {
+            value.lower(): uid
+            for uid, value in session.execute(sa.select(User.id, column).where(column.is_not(None)))
+            if uid not in file_ids
+        }
+        for line, row in parsed.rows.get("users", []):
+            value = getattr(row, attr)
+            if value is None:
+                continue
+            if (other := owners.setdefault(value.lower(), row.id)) != row.id:
+                problems.append(
+                    Problem("users.csv", line, f"{attr}: {value!r} is also {other!r}'s")
+                )
+    return problems
+
+
+def _authors_left_behind(session: Session, parsed: Parsed) -> list[Problem]:
+    """Pruning a user must not orphan notes that stay: notes need their author."""
+    if not parsed.present("users") or parsed.present("interactions"):
+        return []
+    gone = _stored_ids(session, User) - parsed.ids("users")
+    kept_accounts = parsed.ids("accounts") if parsed.present("accounts") else None
+    query = sa.select(Interaction.author_id, sa.func.count()).where(Interaction.author_id.in_(gone))
+    if kept_accounts is not None:
+        query = query.where(Interaction.account_id.in_(kept_accounts))
+    return [
+        Problem("users.csv", None, f"user {uid!r} is missing but still wrote {n} interaction(s)")
+        for uid, n in session.execute(query.group_by(Interaction.author_id))
+    ]
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def team_id(name: str) -> str:
+    """Teams are named in users.csv; their id is a slug of the name (Unicode kept)."""
+    return re.sub(r"[^\w]+", "-", name.casefold()).strip("-") or "team"
+
+
+def detect_lang(text: str) -> str:
+    return "zh" if len(_CJK.findall(text)) > len(text) * 0.1 else "en"
+
+
+def _values(kind: Kind, rows: list[tuple[int, Row]]) -> list[dict[str, Any]]:
+    """Column values of each row; lifecycle stages are derived later, never imported."""
+    values = []
+    for _, row in rows:
+        data = row.model_dump()
+        if isinstance(row, UserRow):
+            team = data.pop("team")
+            data["team_id"] = team_id(team) if team else None
+        elif isinstance(row, ArticleRow):
+            data["lang"] = row.lang or detect_lang(f"{row.title}\n{row.body}")
+        values.append(data)
+    return values
+
+
+def _upsert(session: Session, kind: Kind, rows: list[dict[str, Any]], report: ImportReport) -> None:
+    counts = report.counts[kind.name]
+    model: Any = kind.model
+    for batch in batched(rows, 500):
+        stored = {
+            obj.id: obj
+            for obj in session.scalars(
+                sa.select(model).where(model.id.in_([r["id"] for r in batch]))
+            )
+        }
+        for values in batch:
+            obj = stored.get(values["id"])
+            if obj is None:
+                session.add(model(**values))
+                counts.inserted += 1
+            elif changes := {k: v for k, v in values.items() if getattr(obj, k) != v}:
+                for key, value in changes.items():
+                    setattr(obj, key, value)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        session.flush()
+
+
+def _upsert_teams(session: Session, users: list[tuple[int, Row]]) -> None:
+    """Teams exist through their members: users.csv names them, the slug is their id."""
+    names = {team_id(r.team): r.team for _, r in users if isinstance(r, UserRow) and r.team}
+    for team in session.scalars(sa.select(Team).where(Team.id.in_(names))):
+        team.name = names.pop(team.id)
+    session.add_all(Team(id=tid, name=name) for tid, name in names.items())
+    session.flush()
+
+
+def _pairs(session: Session, query: sa.Executable) -> dict[str, Any]:
+    return {key: value for key, value in session.execute(query)}
+
+
+def _stored_ids(session: Session, model: Any) -> set[str]:
+    return set(session.scalars(sa.select(model.id)))
+
+
+def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
+    """Delete what present files no longer hold, children before parents."""
+    gone = {
+        kind.name: _stored_ids(session, kind.model) - parsed.ids(kind.name)
+        for kind in KINDS
+        if parsed.present(kind.name)
+    }
+    if accounts := gone.get("accounts"):
+        _delete_account_records(session, accounts, report)
+    if contacts := gone.get("contacts"):
+        for model in (Interaction, Ticket):
+            session.execute(
+                sa.update(model).where(model.contact_id.in_(contacts)).values(contact_id=None)
+            )
+    if notes := gone.get("interactions"):
+        session.execute(
+            sa.update(Task).where(Task.interaction_id.in_(notes)).values(interaction_id=None)
+        )
+    if users := gone.get("users"):
+        session.execute(sa.delete(Task).where(Task.owner_id.in_(users)))
+        for owned in (Account, Opportunity):
+            session.execute(sa.update(owned).where(owned.owner_id.in_(users)).values(owner_id=None))
+    for kind in reversed(KINDS):
+        if ids := gone.get(kind.name):
+            report.counts[kind.name].deleted += _delete(session, kind.model, ids)
+    if "users" in gone:
+        used = sa.select(User.team_id).where(User.team_id.is_not(None))
+        session.execute(sa.delete(Team).where(Team.id.not_in(used)))
+
+
+def _delete_account_records(session: Session, accounts: set[str], report: ImportReport) -> None:
+    """An account takes its records with it; they count as deleted of their own kind."""
+    notes = sa.select(Interaction.id).where(Interaction.account_id.in_(accounts))
+    session.execute(
+        sa.update(Task).where(Task.interaction_id.in_(notes)).values(interaction_id=None)
+    )
+    session.execute(sa.delete(Task).where(Task.account_id.in_(accounts)))
+    for name, model in (
+        ("interactions", Interaction),
+        ("tickets", Ticket),
+        ("orders", Order),
+        ("opportunities", Opportunity),
+        ("contacts", Contact),
+    ):
+        ids = set(session.scalars(sa.select(model.id).where(model.account_id.in_(accounts))))
+        report.counts[name].deleted += _delete(session, model, ids)
+
+
+def _delete(session: Session, model: Any, ids: set[str]) -> int:
+    """Rows actually deleted: an account's cascade may have taken some already."""
+    deleted = 0
+    for batch in batched(sorted(ids), 500):
+        result = session.execute(sa.delete(model).where(model.id.in_(batch)))
+        deleted += result.rowcount  # type: ignore[attr-defined]
+    return deleted
+
+
+def _derive_lifecycle_stages(session: Session, as_of: date) -> None:
+    """lead -> opportunity -> customer -> churned, from orders and deals (see data-format.md)."""
+    last_order = _pairs(
+        session,
+        sa.select(Order.account_id, sa.func.max(Order.order_date)).group_by(Order.account_id),
+    )
+    last_win = _pairs(
+        session,
+        sa.select(Opportunity.account_id, sa.func.max(Opportunity.close_date))
+        .where(Opportunity.stage == Stage.CLOSED_WON)
+        .group_by(Opportunity.account_id),
+    )
+    open_deals = set(
+        session.scalars(
+            sa.select(Opportunity.account_id).where(
+                Opportunity.stage.not_in([Stage.CLOSED_WON, Stage.CLOSED_LOST])
+            )
+        )
+    )
+    for account in session.scalars(sa.select(Account)):
+        stage = lifecycle_stage(
+            last_purchase=_latest(last_order.get(account.id), last_win.get(account.id)),
+            ever_bought=account.id in last_order or account.id in last_win,
+            has_open_deal=account.id in open_deals,
+            as_of=as_of,
+        )
+        if account.lifecycle_stage != stage:
+            account.lifecycle_stage = stage
+
+
+def _latest(*days: date | None) -> date | None:
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+def lifecycle_stage(
+    *, last_purchase: date | None, ever_bought: bool, has_open_deal: bool, as_of: date
+) -> LifecycleStage:
+    if last_purchase is not None and as_of - last_purchase <= CHURN_AFTER:
+        return LifecycleStage.CUSTOMER
+    if has_open_deal:
+        return LifecycleStage.OPPORTUNITY
+    return LifecycleStage.CHURNED if ever_bought else LifecycleStage.LEAD

@@ -1,0 +1,126 @@
+"""The import format, one pydantic model per record kind (see docs/data-format.md).
+
+Each model validates one row or line as the source system wrote it; the importer turns
+validation errors into `file:line: problem` messages. Field names are the column names.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from crmassist.domain.enums import Audience, Channel, Priority, Role, Stage, TicketStatus
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Times without an offset are taken as UTC, the format's documented default."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _blank_to_none(value: object) -> object:
+    """CSV has no null: an empty cell means "not given"."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+Id = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64)]
+OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
+Text = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)]
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+OptionalUtcDateTime = Annotated[UtcDateTime | None, BeforeValidator(_blank_to_none)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Email = Annotated[
+    str, BeforeValidator(_strip), Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+"""Shape only: real exports hold addresses that strict validators reject (test domains)."""
+Currency = Annotated[str, BeforeValidator(_strip), Field(pattern=r"^[A-Z]{3}$")]
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=100_000)
+
+    id: Id
+
+
+class UserRow(Row):
+    name: Text
+    email: Email
+    role: Role
+    team: OptionalText = None
+    slack_user_id: OptionalId = None
+
+
+class AccountRow(Row):
+    name: Text
+    industry: OptionalText = None
+    region: OptionalText = None
+    size: OptionalText = None
+    owner_id: OptionalId = None
+    created_at: OptionalUtcDateTime = None
+
+
+class ContactRow(Row):
+    account_id: Id
+    name: Text
+    title: OptionalText = None
+    email: Annotated[Email | None, BeforeValidator(_blank_to_none)] = None
+    phone: OptionalText = None
+
+
+class OpportunityRow(Row):
+    account_id: Id
+    name: Text
+    stage: Stage
+    amount: Amount
+    currency: Currency
+    close_date: Annotated[date | None, BeforeValidator(_blank_to_none)] = None
+    probability: Annotated[int, Field(ge=0, le=100)]
+    owner_id: OptionalId = None
+
+
+class OrderRow(Row):
+    account_id: Id
+    order_date: date
+    amount: Amount
+    currency: Currency
+    product: Text
+
+
+class InteractionRow(Row):
+    account_id: Id
+    contact_id: OptionalId = None
+    author_id: Id
+    channel: Channel
+    occurred_at: UtcDateTime
+    subject: OptionalText = None
+    body: Text
+
+
+class TicketRow(Row):
+    account_id: Id
+    contact_id: OptionalId = None
+    subject: Text
+    body: Text
+    status: TicketStatus
+    priority: Priority
+    created_at: UtcDateTime
+    resolved_at: OptionalUtcDateTime = None
+    csat: Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=1, le=5)] = None
+
+
+class ArticleRow(Row):
+    """Front matter plus the Markdown body of one `kb/*.md` file."""
+
+    title: Text
+    product: OptionalText = None
+    tags: list[str] = Field(default_factory=list)
+    audience: Audience
+    lang: Annotated[str | None, Field(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")] = None
+    body: Text
