@@ -1,0 +1,253 @@
+"""The `crmassist` command line. Exit codes: 0 done, 1 failed (message on stderr), 2 misuse.
+
+Commands import their heavy dependencies inside their bodies so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crmassist.domain.enums import SourceType
+from crmassist.settings import Settings
+
+if TYPE_CHECKING:
+    from crmassist.access.principal import Principal
+    from crmassist.ingest.indexer import IndexReport
+    from crmassist.retrieval.search import Citation
+    from crmassist.runtime import Runtime
+
+app = typer.Typer(
+    help="crmassist: ask your CRM questions, with answers only from what you may see.\n\n"
+    "Typical first run:  crmassist import knowledge/sample  &&  "
+    'crmassist search "leaking purifier" --as U001',
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="Inspect the people crmassist knows.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+class State:
+    settings: Settings
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the embedded database and index live [env: CRMASSIST_DATA_DIR]."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    state.settings = Settings(**overrides)  # type: ignore[arg-type]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    """A Runtime for one command; user-facing errors become one line on stderr, exit 1."""
+    from crmassist.errors import CrmassistError
+    from crmassist.runtime import Runtime
+
+    rt = Runtime(state.settings)
+    try:
+        yield rt
+    except CrmassistError as exc:
+        fail(str(exc))
+    except (LookupError, PermissionError) as exc:
+        fail(str(exc.args[0]) if exc.args else str(exc))
+    finally:
+        rt.close()
+
+
+@app.command("import")
+def import_(
+    directory: Annotated[Path, typer.Argument(help="A directory in the import format.")],
+    prune: Annotated[
+        bool, typer.Option(help="Delete records that the directory's files no longer contain.")
+    ] = False,
+    index: Annotated[bool, typer.Option(help="Index what changed right after importing.")] = True,
+) -> None:
+    """Validate and load a CRM export (see docs/data-format.md); nothing is written on error."""
+    with runtime() as rt:
+        run_import(rt, directory, prune)
+        if index:
+            run_index(rt, rebuild=False)
+
+
+def run_import(rt: Runtime, directory: Path, prune: bool) -> None:
+    from crmassist.ingest.importer import ImportValidationError, import_directory
+
+    try:
+        report = import_directory(directory, rt.sessions, prune=prune)
+    except ImportValidationError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False, markup=False)
+        fail(f"{len(exc.problems)} problem(s) in {directory}; nothing was imported")
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    rt.refresh_known_names()
+    rt.audit.record(None, "import", target=str(directory), prune=prune)
+    table = Table("records", "inserted", "updated", "unchanged", "deleted", title="Import")
+    for name, counts in report.rows():
+        table.add_row(name, *(str(c) for c in counts))
+    out.print(table)
+
+
+@app.command()
+def index(
+    rebuild: Annotated[
+        bool, typer.Option(help="Drop the index and embed everything again.")
+    ] = False,
+) -> None:
+    """Bring the search index up to date; only new or changed records are embedded."""
+    with runtime() as rt:
+        run_index(rt, rebuild)
+
+
+def run_index(rt: Runtime, rebuild: bool) -> IndexReport:
+    from tqdm import tqdm
+
+    indexer = rt.indexer()
+    total = len(indexer.plan(rebuild=rebuild).stale)
+    with tqdm(total=total, unit="record", desc="Indexing", disable=total == 0) as bar:
+        report = indexer.sync(rebuild=rebuild, progress=bar.update)
+    out.print(
+        f"Indexed {report.records_indexed} records as {report.chunks_indexed} chunks "
+        f"({report.chunks_per_second:.0f} chunks/s); {report.records_unchanged} unchanged, "
+        f"{report.records_deleted} deleted."
+    )
+    return report
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in any words or language.")],
+    as_user: Annotated[str, typer.Option("--as", help="Search as this user id.")],
+    source: Annotated[
+        list[SourceType] | None,
+        typer.Option(help="Only these sources (repeatable)."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many results.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search the knowledge base and CRM notes as a user; results respect their role."""
+    from crmassist.access.directory import principal_for
+    from crmassist.retrieval.search import SearchRequest
+
+    with runtime() as rt:
+        with rt.sessions() as session:
+            principal = principal_for(session, as_user)
+        request = SearchRequest(query=query, k=k, sources=tuple(source or ()))
+        citations = rt.retriever().search(principal, request)
+        if as_json:
+            print(json.dumps([asdict(c) for c in citations], ensure_ascii=False, indent=2))
+            return
+        print_citations(query, principal.user_id, principal.role.value, citations)
+
+
+def print_citations(query: str, user: str, role: str, citations: list[Citation]) -> None:
+    table = Table("#", "source", "record", "score", "title / snippet", show_lines=True)
+    for n, c in enumerate(citations, 1):
+        table.add_row(
+            str(n),
+            c.source_type.value,
+            c.record_id,
+            f"{c.score:.3f}",
+            f"[bold]{c.title}[/]\n{c.snippet}",
+        )
+    out.print(f'[bold]"{query}"[/] as {user} ({role}): {len(citations)} result(s)')
+    out.print(table)
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(help="Sample data to load first.")] = Path(
+        "knowledge/sample"
+    ),
+    script: Annotated[Path, typer.Option(help="Queries to ask.")] = Path("knowledge/demo.yaml"),
+) -> None:
+    """Load the sample data, index it, and search as the first user of each role."""
+    import yaml
+
+    from crmassist.retrieval.search import SearchRequest
+
+    plan = yaml.safe_load(script.read_text(encoding="utf-8"))
+    with runtime() as rt:
+        run_import(rt, data, prune=False)
+        run_index(rt, rebuild=False)
+        retriever = rt.retriever()
+        for principal in first_user_per_role(rt, plan["roles"]):
+            out.rule(f"as {principal.user_id} ({principal.role.value}, team {principal.team_id})")
+            for query in plan["queries"]:
+                request = SearchRequest(query=query["text"], k=plan["top_k"])
+                citations = retriever.search(principal, request)
+                print_citations(query["text"], principal.user_id, principal.role.value, citations)
+
+
+def first_user_per_role(rt: Runtime, roles: list[str]) -> list[Principal]:
+    import sqlalchemy as sa
+
+    from crmassist.access.directory import principal_for
+    from crmassist.domain.models import User
+
+    with rt.sessions() as session:
+        ids = [
+            session.scalars(sa.select(User.id).where(User.role == role).order_by(User.id)).first()
+            for role in roles
+        ]
+        return [principal_for(session, uid) for uid in ids if uid]
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every user with role and team: the ids that `--as` accepts."""
+    import sqlalchemy as sa
+
+    from crmassist.domain.models import User
+
+    with runtime() as rt, rt.sessions() as session:
+        users = session.scalars(sa.select(User).order_by(User.id)).all()
+        rows = [
+            {"id": u.id, "name": u.name, "role": u.role.value, "team": u.team_id, "email": u.email}
+            for u in users
+        ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        fail("no users yet: run `crmassist import DIR` first")
+    table = Table("id", "name", "role", "team", "email")
+    for row in rows:
+        table.add_row(*(str(row[c] or "") for c in ("id", "name", "role", "team", "email")))
+    out.print(table)

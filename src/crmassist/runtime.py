@@ -1,0 +1,119 @@
+"""The composition root: builds every component from one Settings object, lazily.
+
+Interfaces (CLI, API, Slack) hold a Runtime and ask it for what they need; nothing below
+it reads settings or globals. Heavy parts (the embedding model, Presidio, the index) are
+built on first use, so `crmassist --help` and small commands stay instant.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from crmassist.settings import Settings
+
+if TYPE_CHECKING:
+    from crmassist.access.audit import AuditLog
+    from crmassist.ingest.indexer import Indexer
+    from crmassist.privacy import Redactor
+    from crmassist.retrieval.embeddings import Encoder
+    from crmassist.retrieval.search import Retriever
+    from crmassist.retrieval.sparse import Bm25Encoder
+    from crmassist.retrieval.store import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        from crmassist.db import make_engine, upgrade_schema
+
+        engine = make_engine(self.settings.resolved_database_url)
+        upgrade_schema(engine)
+        return engine
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        from crmassist.db import make_session_factory
+
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from crmassist.access.audit import AuditLog
+
+        return AuditLog(self.sessions)
+
+    @cached_property
+    def encoder(self) -> Encoder:
+        from crmassist.retrieval.embeddings import SentenceTransformerEncoder
+
+        log.info("loading embedding model %s", self.settings.embedding_model)
+        return SentenceTransformerEncoder(
+            self.settings.embedding_model, batch_size=self.settings.embedding_batch_size
+        )
+
+    @cached_property
+    def sparse(self) -> Bm25Encoder:
+        from crmassist.retrieval.sparse import Bm25Encoder
+
+        return Bm25Encoder()
+
+    @cached_property
+    def store(self) -> VectorStore:
+        from crmassist.retrieval.store import open_store
+
+        return open_store(self.settings)
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        from crmassist.privacy import build_redactor
+
+        return build_redactor(self.settings, self.sessions, self.known_names())
+
+    def known_names(self) -> list[str]:
+        """Names the CRM knows (users and contacts): the redactor catches them in any text."""
+        from crmassist.domain.models import Contact, User
+
+        with self.sessions() as session:
+            users = session.scalars(sa.select(User.name)).all()
+            contacts = session.scalars(sa.select(Contact.name)).all()
+        return [*users, *contacts]
+
+    def refresh_known_names(self) -> None:
+        """After an import: new contacts must be redacted from the next text on."""
+        if "redactor" in self.__dict__:
+            self.__dict__["redactor"] = self.redactor.with_known_names(self.known_names())
+
+    def indexer(self) -> Indexer:
+        from crmassist.ingest.chunking import Chunker
+        from crmassist.ingest.indexer import Indexer
+
+        chunker = Chunker(
+            self.encoder.token_length,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap_tokens,
+        )
+        return Indexer(self.sessions, self.store, self.encoder, self.sparse, self.redactor, chunker)
+
+    def retriever(self) -> Retriever:
+        from crmassist.errors import IndexMissing
+        from crmassist.retrieval.search import Retriever
+
+        if not self.store.exists():
+            raise IndexMissing()
+        return Retriever(self.store, self.encoder, self.sparse, self.redactor, self.audit)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
