@@ -86,3 +86,12 @@ def db_engine(db_url: str) -> Iterator[sa.Engine]:
 @pytest.fixture
 def session_factory(db_engine: sa.Engine) -> sessionmaker[Session]:
     return make_session_factory(db_engine)
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
+    """One SQLite database shared by a module's tests, for tests that only need a vault."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('module') / 'crm.db'}")
+    upgrade_schema(engine)
+    yield make_session_factory(engine)
+    engine.dispose()

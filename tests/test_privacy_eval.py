@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from crmassist.db import make_engine, make_session_factory, upgrade_schema
 from crmassist.privacy import EntityType, Redactor, build_redactor
 from crmassist.privacy.names import clean_names
 from crmassist.settings import Settings
@@ -91,14 +89,6 @@ def score(redactor: Redactor) -> tuple[Scores, list[str]]:
             if kind != "tp":
                 misses.append(f"{kind.upper()} {ex['id']} {span[2]} {text[span[0] : span[1]]!r}")
     return scores, misses
-
-
-@pytest.fixture(scope="module")
-def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('eval') / 'vault.db'}")
-    upgrade_schema(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def test_labelled_set_is_well_formed() -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from crmassist.db import make_engine, make_session_factory, upgrade_schema
 from crmassist.privacy import TOKEN_PATTERN, EntityType, Redactor, build_redactor
 from crmassist.privacy.engine import shared_engine, wants_ner
 from crmassist.settings import Settings
@@ -24,14 +22,6 @@ NOTE = (
     "4111 1111 1111 1111. Gateway 10.24.8.17, firmware version 4.2.1.7. "
     "客户王伟东身份证 11010519880921103X，电话 138-1234-5678，工单 T00012。"
 )
-
-
-@pytest.fixture(scope="module")
-def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('privacy') / 'vault.db'}")
-    upgrade_schema(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

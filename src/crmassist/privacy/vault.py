@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crmassist.batching import batched
 from crmassist.db.engine import session_scope
 from crmassist.domain.models import PiiToken
 from crmassist.privacy.entities import TOKEN_PATTERN, EntityType
@@ -30,7 +31,6 @@ MIN_SUFFIX = 4
 _MAX_SUFFIX = 64
 _CHUNK = 500  # rows per statement, far below SQLite's bound-parameter limit
 _ATTEMPTS = 3
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +88,13 @@ class TokenVault:
         missing = [t for t in wanted if t not in self._value_by_token]
         if missing:
             with session_scope(self._sessions) as session:
-                for chunk in _chunks(missing):
+                for chunk in batched(missing, _CHUNK):
                     self._remember(session.execute(_select(PiiToken.token.in_(chunk))))
         return {t: self._value_by_token[t] for t in wanted if t in self._value_by_token}
 
     def _load(self, digests: list[str]) -> None:
         with session_scope(self._sessions) as session:
-            for chunk in _chunks(digests):
+            for chunk in batched(digests, _CHUNK):
                 self._remember(session.execute(_select_by_digest(chunk)))
 
     def _insert(self, pending: list[_Pending]) -> None:
@@ -122,9 +122,9 @@ class TokenVault:
             while todo:
                 if length > _MAX_SUFFIX:
                     raise RuntimeError("digest collision at full length: vault is corrupt")
-                for rows in _chunks([_row(p, length) for p in todo]):
+                for rows in batched([_row(p, length) for p in todo], _CHUNK):
                     _insert_ignoring_conflicts(session, rows)
-                for digests in _chunks([p.digest for p in todo]):
+                for digests in batched([p.digest for p in todo], _CHUNK):
                     for token, row_digest, value in session.execute(_select_by_digest(digests)):
                         found[row_digest] = (token, row_digest, value)
                 todo = [p for p in todo if p.digest not in found]
@@ -176,8 +176,3 @@ def _insert_ignoring_conflicts(session: Session, rows: Sequence[dict[str, str]])
                     session.execute(sa.insert(PiiToken).values(row))
             except IntegrityError:
                 continue
-
-
-def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]

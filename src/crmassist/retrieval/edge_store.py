@@ -40,6 +40,7 @@ from qdrant_edge import IdfParams as EdgeIdfParams
 from qdrant_edge import SparseVector as EdgeSparseVector
 
 from crmassist.access.filters import Condition
+from crmassist.batching import batched
 from crmassist.retrieval import qdrant_query as qq
 from crmassist.retrieval.store import (
     ChunkPoint,
@@ -141,7 +142,7 @@ class EdgeStore:
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
         shard = self._require()
-        for batch in qq.batched(points):
+        for batch in batched(points, qq.UPSERT_BATCH):
             shard.update(UpdateOperation.upsert_points([_point(p) for p in batch]))
 
     def delete_by_filter(self, condition: Condition) -> None:

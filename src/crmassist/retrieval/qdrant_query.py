@@ -8,9 +8,8 @@ candidates each stage fetches, how they are fused — lives here, once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from crmassist.access.filters import AllOf, Condition, Match, Range
@@ -32,7 +31,6 @@ PAYLOAD_INDEXES: tuple[tuple[str, IndexKind], ...] = (
 )
 
 F = TypeVar("F")
-T = TypeVar("T")
 
 
 class Dialect(Protocol[F]):
@@ -159,12 +157,6 @@ def hybrid_query(
 
 
 # -- shared plumbing ------------------------------------------------------------------
-
-
-def batched(items: Iterable[T], size: int = UPSERT_BATCH) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def missing_indexes(existing: Iterable[str]) -> list[tuple[str, IndexKind]]:

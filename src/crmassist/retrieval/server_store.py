@@ -13,6 +13,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from crmassist.access.filters import Condition
+from crmassist.batching import batched
 from crmassist.retrieval import qdrant_query as qq
 from crmassist.retrieval.store import (
     ChunkPoint,
@@ -130,7 +131,7 @@ class ServerStore:
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
         name = self._require()
-        for batch in qq.batched(points):
+        for batch in batched(points, qq.UPSERT_BATCH):
             self.client.upsert(name, points=[_point(p) for p in batch], wait=True)
 
     def delete_by_filter(self, condition: Condition) -> None:
