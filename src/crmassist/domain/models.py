@@ -157,6 +157,12 @@ class Interaction(Base):
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     subject: Mapped[str | None] = mapped_column(sa.String(500))
     body: Mapped[str] = mapped_column(sa.Text)
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
+    """Set when logged through crmassist: the same key from the same author logs once."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("author_id", "idempotency_key", name="uq_interactions_idempotency"),
+    )
 
 
 class Ticket(Base):
@@ -235,3 +241,68 @@ class IndexedRecord(Base):
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     chunk_count: Mapped[int]
     indexed_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """A chat thread with the assistant; Slack threads and console sessions map to one."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What follow-ups resolve against: the customer, contact and records last discussed."""
+
+    messages: Mapped[list[Message]] = relationship(
+        order_by="Message.seq", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Message(Base):
+    """One turn. Content is stored as the model saw it (pseudonymised), never raw PII."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(sa.ForeignKey("conversations.id"), index=True)
+    seq: Mapped[int]
+    role: Mapped[str] = mapped_column(sa.String(20))
+    content: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+
+    tool_calls: Mapped[list[ToolCallRecord]] = relationship(
+        order_by="ToolCallRecord.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+    citations: Mapped[list[CitationRecord]] = relationship(
+        order_by="CitationRecord.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (sa.UniqueConstraint("conversation_id", "seq", name="uq_messages_seq"),)
+
+
+class ToolCallRecord(Base):
+    __tablename__ = "tool_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("messages.id"), index=True)
+    call_id: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    result: Mapped[str] = mapped_column(sa.Text)
+    duration_ms: Mapped[float]
+
+
+class CitationRecord(Base):
+    __tablename__ = "citations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("messages.id"), index=True)
+    source_type: Mapped[str] = mapped_column(sa.String(20))
+    record_id: Mapped[str] = mapped_column(ID)
+    title: Mapped[str] = mapped_column(sa.String(500))
+    snippet: Mapped[str] = mapped_column(sa.Text)
+    score: Mapped[float | None]

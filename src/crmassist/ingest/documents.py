@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,17 +44,30 @@ class SourceDocument:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def iter_documents(session: Session) -> Iterator[SourceDocument]:
-    """Every indexable record in the store, in a stable order."""
+def iter_documents(
+    session: Session, only: Mapping[SourceType, Collection[str]] | None = None
+) -> Iterator[SourceDocument]:
+    """Every indexable record in the store, in a stable order; or just the `only` ones."""
     owners = _owner_teams(session)
     accounts = {a.id: a for a in session.scalars(sa.select(Account))}
-    contacts = {c.id: c for c in session.scalars(sa.select(Contact))}
-    yield from _kb_documents(session)
-    yield from _account_documents(accounts.values(), contacts.values(), owners)
-    for note in session.scalars(sa.select(Interaction).order_by(Interaction.id)):
-        yield _interaction_document(note, accounts[note.account_id], contacts, owners)
-    for ticket in session.scalars(sa.select(Ticket).order_by(Ticket.id)):
-        yield _ticket_document(ticket, accounts[ticket.account_id], contacts, owners)
+
+    def wanted(source: SourceType, model: Any) -> sa.Select[Any]:
+        query = sa.select(model).order_by(model.id)
+        return query if only is None else query.where(model.id.in_(only.get(source, ())))
+
+    if only is None or SourceType.KB in only:
+        yield from _kb_documents(session.scalars(wanted(SourceType.KB, KnowledgeArticle)))
+    if only is None or SourceType.ACCOUNT in only:
+        chosen = [a for a in accounts.values() if only is None or a.id in only[SourceType.ACCOUNT]]
+        contacts = session.scalars(
+            sa.select(Contact).where(Contact.account_id.in_([a.id for a in chosen]))
+        )
+        yield from _account_documents(chosen, contacts, owners)
+    people = {c.id: c for c in session.scalars(sa.select(Contact))}
+    for note in session.scalars(wanted(SourceType.INTERACTION, Interaction)):
+        yield _interaction_document(note, accounts[note.account_id], people, owners)
+    for ticket in session.scalars(wanted(SourceType.TICKET, Ticket)):
+        yield _ticket_document(ticket, accounts[ticket.account_id], people, owners)
 
 
 def _owner_teams(session: Session) -> dict[str, tuple[str, str | None]]:
@@ -72,8 +85,8 @@ def _scope(account: Account, owners: dict[str, tuple[str, str | None]]) -> dict[
     }
 
 
-def _kb_documents(session: Session) -> Iterator[SourceDocument]:
-    for article in session.scalars(sa.select(KnowledgeArticle).order_by(KnowledgeArticle.id)):
+def _kb_documents(articles: Iterable[KnowledgeArticle]) -> Iterator[SourceDocument]:
+    for article in articles:
         yield SourceDocument(
             SourceType.KB,
             article.id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,7 @@ from crmassist.access.filters import Condition, all_of, match
 from crmassist.access.policy import PayloadKey
 from crmassist.batching import batched
 from crmassist.db import session_scope
+from crmassist.domain.enums import SourceType
 from crmassist.domain.models import IndexedRecord
 from crmassist.ingest.chunking import Chunker
 from crmassist.ingest.documents import SourceDocument, iter_documents
@@ -147,6 +148,16 @@ class Indexer:
             report.seconds,
         )
         return report
+
+    def sync_records(self, only: Mapping[SourceType, Collection[str]]) -> int:
+        """Index these records now, e.g. a note logged mid-conversation; returns chunk count.
+
+        Their hashes are remembered, so the next full `sync` leaves them alone.
+        """
+        self._store.ensure_collection(self._encoder.dimension)
+        with self._sessions() as session:
+            docs = list(iter_documents(session, only))
+        return self._index_batch(docs) if docs else 0
 
     def _reset(self) -> None:
         self._store.drop()

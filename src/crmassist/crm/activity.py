@@ -1,0 +1,203 @@
+"""Writing to the CRM: interaction notes and follow-up tasks, in the author's scope.
+
+Logging is idempotent on a client-supplied key per author: Slack retries, double clicks
+and agent re-plans log a call once. The caller indexes the new note right after (see
+`Indexer.sync_records`) so it is searchable in the very next turn.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crmassist.access.principal import Principal
+from crmassist.access.scope import Section, account_scope, may_see
+from crmassist.crm.errors import AccessDenied, NotFound
+from crmassist.crm.overview import visible_account
+from crmassist.domain.enums import Channel, TaskStatus
+from crmassist.domain.models import Account, Contact, Interaction, Task
+
+
+class NewInteraction(BaseModel):
+    account_id: str
+    channel: Channel
+    summary: str = Field(min_length=1, max_length=20_000)
+    contact_id: str | None = None
+    occurred_at: datetime | None = None
+    subject: str | None = Field(None, max_length=500)
+    follow_up_on: date | None = None
+    follow_up_title: str | None = Field(None, max_length=500)
+    idempotency_key: str | None = Field(None, max_length=200)
+
+
+class LoggedInteraction(BaseModel):
+    interaction_id: str
+    account_id: str
+    account_name: str
+    occurred_at: datetime
+    task_id: str | None
+    created: bool
+    """False when the idempotency key had already logged this note."""
+
+
+class TaskView(BaseModel):
+    id: str
+    title: str
+    due_date: date | None
+    status: TaskStatus
+    account_id: str | None
+    account_name: str | None
+
+
+def log_interaction(
+    session: Session, principal: Principal, new: NewInteraction, now: datetime | None = None
+) -> LoggedInteraction:
+    """Write the note (and its follow-up task); the caller commits and indexes."""
+    if not may_see(principal, Section.NOTES):
+        raise AccessDenied("your role may not log interaction notes")
+    account = visible_account(session, principal, new.account_id)
+    if (existing := _already_logged(session, principal, new.idempotency_key)) is not None:
+        return existing
+    if new.contact_id is not None:
+        _require_contact(session, new.contact_id, account.id)
+    now = now or datetime.now(UTC)
+    note = Interaction(
+        id=f"N-{uuid.uuid4().hex[:12]}",
+        account_id=account.id,
+        contact_id=new.contact_id,
+        author_id=principal.user_id,
+        channel=new.channel,
+        occurred_at=new.occurred_at or now,
+        subject=new.subject,
+        body=new.summary,
+        idempotency_key=new.idempotency_key,
+    )
+    task = None
+    if new.follow_up_on is not None:
+        title = new.follow_up_title or f"Follow up with {account.name}"
+        task = _new_task(principal, title, new.follow_up_on, account.id, now, note.id)
+    try:
+        with session.begin_nested():  # a savepoint: a lost race must not undo the caller's work
+            session.add_all([note, *([task] if task else [])])
+    except IntegrityError:  # a concurrent request with the same key logged it first
+        if (existing := _already_logged(session, principal, new.idempotency_key)) is None:
+            raise
+        return existing
+    return LoggedInteraction(
+        interaction_id=note.id,
+        account_id=account.id,
+        account_name=account.name,
+        occurred_at=note.occurred_at,
+        task_id=task.id if task else None,
+        created=True,
+    )
+
+
+def _already_logged(
+    session: Session, principal: Principal, key: str | None
+) -> LoggedInteraction | None:
+    if key is None:
+        return None
+    row = session.execute(
+        sa.select(Interaction, Account.name)
+        .join(Account, Interaction.account_id == Account.id)
+        .where(Interaction.author_id == principal.user_id, Interaction.idempotency_key == key)
+    ).first()
+    if row is None:
+        return None
+    note, account_name = row
+    task_id = session.scalar(sa.select(Task.id).where(Task.interaction_id == note.id))
+    return LoggedInteraction(
+        interaction_id=note.id,
+        account_id=note.account_id,
+        account_name=account_name,
+        occurred_at=note.occurred_at,
+        task_id=task_id,
+        created=False,
+    )
+
+
+def _require_contact(session: Session, contact_id: str, account_id: str) -> None:
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.account_id != account_id:
+        raise NotFound(f"no contact {contact_id!r} at account {account_id!r}")
+
+
+def _new_task(
+    principal: Principal,
+    title: str,
+    due: date | None,
+    account_id: str | None,
+    now: datetime,
+    interaction_id: str | None = None,
+) -> Task:
+    return Task(
+        id=f"K-{uuid.uuid4().hex[:12]}",
+        owner_id=principal.user_id,
+        account_id=account_id,
+        interaction_id=interaction_id,
+        title=title,
+        due_date=due,
+        status=TaskStatus.OPEN,
+        created_at=now,
+    )
+
+
+def create_task(
+    session: Session,
+    principal: Principal,
+    title: str,
+    due: date | None,
+    account_id: str | None = None,
+    now: datetime | None = None,
+) -> TaskView:
+    """A reminder for the principal; if it names a customer, that customer must be visible."""
+    account = visible_account(session, principal, account_id) if account_id else None
+    task = _new_task(principal, title, due, account.id if account else None, now or _now())
+    session.add(task)
+    session.flush()
+    return _view(task, account.name if account else None)
+
+
+def list_tasks(
+    session: Session,
+    principal: Principal,
+    include_done: bool = False,
+    account_id: str | None = None,
+    due_before: date | None = None,
+) -> list[TaskView]:
+    """The principal's own tasks (accounts they can no longer see are not named)."""
+    visible = sa.select(Account.id).where(account_scope(principal))
+    query = (
+        sa.select(Task, Account.name)
+        .outerjoin(Account, (Task.account_id == Account.id) & Account.id.in_(visible))
+        .where(Task.owner_id == principal.user_id)
+    )
+    if not include_done:
+        query = query.where(Task.status == TaskStatus.OPEN)
+    if account_id:
+        query = query.where(Task.account_id == account_id)
+    if due_before:
+        query = query.where(Task.due_date <= due_before)
+    rows = session.execute(query.order_by(Task.due_date.is_(None), Task.due_date, Task.id))
+    return [_view(task, name) for task, name in rows]
+
+
+def _view(task: Task, account_name: str | None) -> TaskView:
+    return TaskView(
+        id=task.id,
+        title=task.title,
+        due_date=task.due_date,
+        status=task.status,
+        account_id=task.account_id if account_name else None,
+        account_name=account_name,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,241 @@
+"""Meeting prep: one customer's profile, deals, orders, notes, tickets and tasks.
+
+Each section is filled only if the principal's role may see it (`access.scope.Section`);
+a section the role may not see is `None`, an empty one is `[]`, so an answer can say
+"no open tickets" and never pretend a hidden section is empty.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from crmassist.access.principal import Principal
+from crmassist.access.scope import Section, account_scope, may_see
+from crmassist.crm.errors import NotFound
+from crmassist.domain.enums import Stage, TaskStatus, TicketStatus
+from crmassist.domain.models import (
+    Account,
+    Contact,
+    Interaction,
+    Opportunity,
+    Order,
+    Task,
+    Ticket,
+    User,
+)
+from crmassist.privacy.masking import mask_digits, mask_email
+
+RECENT = 5
+
+
+class ContactInfo(BaseModel):
+    id: str
+    name: str
+    title: str | None
+    email: str | None
+    phone: str | None
+
+
+class DealInfo(BaseModel):
+    id: str
+    name: str
+    stage: Stage
+    amount: Decimal
+    currency: str
+    close_date: date | None
+    probability: int
+
+
+class OrderInfo(BaseModel):
+    id: str
+    order_date: date
+    product: str
+    amount: Decimal
+    currency: str
+
+
+class NoteInfo(BaseModel):
+    id: str
+    occurred_at: datetime
+    channel: str
+    author: str
+    subject: str | None
+    body: str
+
+
+class TicketInfo(BaseModel):
+    id: str
+    subject: str
+    status: TicketStatus
+    priority: str
+    created_at: datetime
+    csat: int | None
+
+
+class TaskInfo(BaseModel):
+    id: str
+    title: str
+    due_date: date | None
+    owner: str
+
+
+class CustomerOverview(BaseModel):
+    account_id: str
+    name: str
+    industry: str | None
+    region: str | None
+    size: str | None
+    lifecycle_stage: str
+    owner: str | None
+    contacts: list[ContactInfo]
+    open_deals: list[DealInfo] | None
+    recent_orders: list[OrderInfo] | None
+    last_interactions: list[NoteInfo] | None
+    open_tickets: list[TicketInfo] | None
+    next_tasks: list[TaskInfo] | None
+
+    def record_ids(self) -> list[str]:
+        """Every record the overview shows: what an audit entry and citations name."""
+        sections = (
+            self.contacts,
+            self.open_deals,
+            self.recent_orders,
+            self.last_interactions,
+            self.open_tickets,
+            self.next_tasks,
+        )
+        return [self.account_id, *(item.id for part in sections for item in part or [])]
+
+
+def visible_account(session: Session, principal: Principal, account_id: str) -> Account:
+    """The account if the principal may reach it; otherwise NotFound, whether or not it exists."""
+    account = session.scalar(
+        sa.select(Account).where(Account.id == account_id, account_scope(principal))
+    )
+    if account is None:
+        raise NotFound(f"no customer {account_id!r} that you can see")
+    return account
+
+
+def customer_overview(
+    session: Session, principal: Principal, account_id: str, recent: int = RECENT
+) -> CustomerOverview:
+    account = visible_account(session, principal, account_id)
+    return CustomerOverview(
+        account_id=account.id,
+        name=account.name,
+        industry=account.industry,
+        region=account.region,
+        size=account.size,
+        lifecycle_stage=account.lifecycle_stage.value,
+        owner=account.owner.name if account.owner else None,
+        contacts=_contacts(session, principal, account.id),
+        open_deals=_deals(session, account.id) if may_see(principal, Section.DEALS) else None,
+        recent_orders=(
+            _orders(session, account.id, recent) if may_see(principal, Section.ORDERS) else None
+        ),
+        last_interactions=(
+            _notes(session, account.id, recent) if may_see(principal, Section.NOTES) else None
+        ),
+        open_tickets=(
+            _tickets(session, account.id) if may_see(principal, Section.TICKETS) else None
+        ),
+        next_tasks=_tasks(session, account.id) if may_see(principal, Section.TASKS) else None,
+    )
+
+
+def _contacts(session: Session, principal: Principal, account_id: str) -> list[ContactInfo]:
+    reveal = may_see(principal, Section.CONTACT_DETAILS)
+    rows = session.scalars(
+        sa.select(Contact).where(Contact.account_id == account_id).order_by(Contact.id)
+    )
+    return [
+        ContactInfo(
+            id=c.id,
+            name=c.name,
+            title=c.title,
+            email=c.email if reveal or not c.email else mask_email(c.email),
+            phone=c.phone if reveal or not c.phone else mask_digits(c.phone),
+        )
+        for c in rows
+    ]
+
+
+def _deals(session: Session, account_id: str) -> list[DealInfo]:
+    rows = session.scalars(
+        sa.select(Opportunity)
+        .where(
+            Opportunity.account_id == account_id,
+            Opportunity.stage.not_in([Stage.CLOSED_WON, Stage.CLOSED_LOST]),
+        )
+        .order_by(Opportunity.close_date, Opportunity.id)
+    )
+    return [DealInfo.model_validate(o, from_attributes=True) for o in rows]
+
+
+def _orders(session: Session, account_id: str, recent: int) -> list[OrderInfo]:
+    rows = session.scalars(
+        sa.select(Order)
+        .where(Order.account_id == account_id)
+        .order_by(Order.order_date.desc(), Order.id.desc())
+        .limit(recent)
+    )
+    return [OrderInfo.model_validate(o, from_attributes=True) for o in rows]
+
+
+def _notes(session: Session, account_id: str, recent: int) -> list[NoteInfo]:
+    rows = session.execute(
+        sa.select(Interaction, User.name)
+        .join(User, Interaction.author_id == User.id)
+        .where(Interaction.account_id == account_id)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(recent)
+    )
+    return [
+        NoteInfo(
+            id=note.id,
+            occurred_at=note.occurred_at,
+            channel=note.channel.value,
+            author=author,
+            subject=note.subject,
+            body=note.body,
+        )
+        for note, author in rows
+    ]
+
+
+def _tickets(session: Session, account_id: str) -> list[TicketInfo]:
+    rows = session.scalars(
+        sa.select(Ticket)
+        .where(
+            Ticket.account_id == account_id,
+            Ticket.status.in_([TicketStatus.OPEN, TicketStatus.PENDING]),
+        )
+        .order_by(Ticket.created_at.desc())
+    )
+    return [
+        TicketInfo(
+            id=t.id,
+            subject=t.subject,
+            status=t.status,
+            priority=t.priority.value,
+            created_at=t.created_at,
+            csat=t.csat,
+        )
+        for t in rows
+    ]
+
+
+def _tasks(session: Session, account_id: str) -> list[TaskInfo]:
+    rows = session.execute(
+        sa.select(Task, User.name)
+        .join(User, Task.owner_id == User.id)
+        .where(Task.account_id == account_id, Task.status == TaskStatus.OPEN)
+        .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+    )
+    return [TaskInfo(id=t.id, title=t.title, due_date=t.due_date, owner=owner) for t, owner in rows]
