@@ -169,7 +169,11 @@ def search(
         request = SearchRequest(query=query, k=k, sources=tuple(source or ()))
         citations = rt.retriever().search(principal, request)
         if as_json:
-            print(json.dumps([asdict(c) for c in citations], ensure_ascii=False, indent=2))
+            print(
+                json.dumps(
+                    [asdict(c) for c in citations], ensure_ascii=False, indent=2, default=str
+                )
+            )
             return
         print_citations(query, principal.user_id, principal.role.value, citations)
 

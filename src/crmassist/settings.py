@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,38 @@ class Settings(BaseSettings):
         default=True, description="Also find person names with the spaCy NER model."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    llm: Literal["offline", "openai", "ollama"] = Field(
+        default="offline",
+        description="The model behind the agent: `offline` (deterministic planner, no LLM), "
+        "`openai` (any OpenAI-compatible endpoint) or `ollama`.",
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name for openai/ollama.")
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Endpoint, e.g. http://localhost:8000/v1 (vLLM) or http://localhost:11434.",
+    )
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for the endpoint.")
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    agent_max_steps: int = Field(
+        default=6, ge=1, le=25, description="Model calls per turn before the agent stops."
+    )
+    pii_to_llm: bool = Field(
+        default=False,
+        description="Send raw personal data to the model. Off: the model sees pseudonyms only.",
+    )
+    prompts_dir: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "prompts",
+        description="Prompts and templates (system prompt, follow-up templates, intents).",
+    )
+    today: date | None = Field(
+        default=None,
+        description="Pin 'today' for relative dates (demos, evals on a fixed dataset).",
+    )
+
+    def current_date(self) -> date:
+        return self.today or date.today()
 
     @property
     def resolved_database_url(self) -> str:

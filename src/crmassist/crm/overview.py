@@ -64,6 +64,7 @@ class NoteInfo(BaseModel):
     occurred_at: datetime
     channel: str
     author: str
+    contact_id: str | None
     subject: str | None
     body: str
 
@@ -202,6 +203,7 @@ def _notes(session: Session, account_id: str, recent: int) -> list[NoteInfo]:
             occurred_at=note.occurred_at,
             channel=note.channel.value,
             author=author,
+            contact_id=note.contact_id,
             subject=note.subject,
             body=note.body,
         )

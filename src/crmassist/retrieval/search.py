@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from crmassist.access.audit import AuditLog
 from crmassist.access.filters import Condition, Range, all_of, match
@@ -40,6 +40,9 @@ class Citation:
     snippet: str
     score: float
     account_id: str | None = None
+    occurred_at: datetime | None = None
+    text: str = ""
+    """The whole matching chunk (pseudonymised), for a model to read; `snippet` is for people."""
 
 
 @dataclass(frozen=True)
@@ -129,9 +132,15 @@ def _best_per_record(hits: Sequence[Hit]) -> list[Citation]:
                 snippet=_snippet(str(hit.payload.get("text", ""))),
                 score=hit.score,
                 account_id=hit.payload.get(PayloadKey.ACCOUNT_ID),
+                occurred_at=_when(hit.payload.get(PayloadKey.OCCURRED_AT)),
+                text=str(hit.payload.get("text", "")),
             )
         )
     return citations
+
+
+def _when(timestamp: float | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
 
 
 def _snippet(text: str) -> str:

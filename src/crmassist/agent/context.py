@@ -1,0 +1,59 @@
+"""What a tool call runs with: who asks, the services, and what this turn has touched.
+
+Tools never read globals: the assistant builds a `ToolContext` per turn from the
+principal and the runtime's services, and every tool checks the principal itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crmassist.access.audit import AuditLog
+from crmassist.access.principal import Principal
+from crmassist.agent.drafting import Templates
+from crmassist.domain.enums import SourceType
+from crmassist.retrieval.search import Citation, Retriever
+
+IndexRecords = Callable[[Mapping[SourceType, Collection[str]]], int]
+
+
+@dataclass
+class Focus:
+    """What follow-ups resolve against: "their open tickets", "draft an email to her"."""
+
+    account_id: str | None = None
+    account_name: str | None = None
+    contact_id: str | None = None
+    contact_name: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class TurnLog:
+    """Citations and records gathered while answering one message."""
+
+    citations: list[Citation] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
+
+    def cite(self, citations: list[Citation]) -> None:
+        known = {(c.source_type, c.record_id) for c in self.citations}
+        self.citations += [c for c in citations if (c.source_type, c.record_id) not in known]
+
+
+@dataclass
+class ToolContext:
+    principal: Principal
+    sessions: sessionmaker[Session]
+    retriever: Callable[[], Retriever]
+    index_records: IndexRecords
+    audit: AuditLog
+    today: date
+    focus: Focus = field(default_factory=Focus)
+    turn: TurnLog = field(default_factory=TurnLog)
+    templates: Templates | None = None

@@ -1,0 +1,522 @@
+"""The assistant's tools: small LangChain tools with pydantic schemas over the CRM services.
+
+Each tool checks the principal itself (through the services' scope), so a prompt —
+whether typed by the user or planted in a stored note — cannot widen what it returns.
+Results are compact JSON for the model; what they cite is collected in `ctx.turn`.
+Expected failures raise `ToolException`, which the model sees as an error message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from langchain_core.tools import BaseTool, ToolException
+from pydantic import BaseModel, ConfigDict, Field
+
+from crmassist.agent.context import ToolContext
+from crmassist.agent.drafting import FollowUpDraft, draft_follow_up
+from crmassist.crm import activity, health, overview, pipeline
+from crmassist.crm.customers import CustomerMatch, find_customers, unambiguous
+from crmassist.domain.enums import Channel, SourceType
+from crmassist.domain.periods import parse_day, parse_period
+from crmassist.errors import CrmassistError
+from crmassist.retrieval.search import Citation, SearchRequest
+
+
+def to_json(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", exclude_none=True)
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json", exclude_none=True) for v in value]
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class CrmTool(BaseTool):
+    """Base: holds the turn's context, turns CRM errors into messages the model can use."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    ctx: ToolContext = Field(exclude=True)
+    handle_tool_error: bool = True
+
+    def _run(self, **kwargs: Any) -> str:
+        try:
+            return self.execute(**kwargs)
+        except (CrmassistError, LookupError, PermissionError) as exc:
+            raise ToolException(str(exc.args[0]) if exc.args else str(exc)) from exc
+
+    def execute(self, *args: Any, **kwargs: Any) -> str:
+        """The tool's work; the subclass's keyword arguments mirror its `args_schema`."""
+        raise NotImplementedError
+
+    # -- shared helpers ---------------------------------------------------------------
+
+    def resolve_account(self, account_id: str | None, customer: str | None) -> tuple[str, str]:
+        """(id, name) from an explicit id, a name to look up, or the conversation's focus."""
+        ctx = self.ctx
+        if account_id:
+            with ctx.sessions() as session:
+                account = overview.visible_account(session, ctx.principal, account_id)
+                return self.focus_on(account.id, account.name)
+        if customer:
+            with ctx.sessions() as session:
+                matches = find_customers(session, ctx.principal, customer)
+            match = unambiguous(matches)
+            if match is None:
+                raise ToolException(_ambiguity(customer, matches))
+            self.focus_on(match.account_id, match.account_name, match)
+            return match.account_id, match.account_name
+        if ctx.focus.account_id and ctx.focus.account_name:
+            return ctx.focus.account_id, ctx.focus.account_name
+        raise ToolException("which customer? Give a name or an account id")
+
+    def focus_on(
+        self, account_id: str, account_name: str, match: CustomerMatch | None = None
+    ) -> tuple[str, str]:
+        focus = self.ctx.focus
+        if focus.account_id != account_id:
+            focus.contact_id = focus.contact_name = None
+        focus.account_id, focus.account_name = account_id, account_name
+        if match is not None and match.contact_id:
+            focus.contact_id, focus.contact_name = match.contact_id, match.contact_name
+        return account_id, account_name
+
+    def cite(self, citations: list[Citation]) -> None:
+        self.ctx.turn.cite(citations)
+        self.ctx.turn.records += [c.record_id for c in citations]
+
+
+def _ambiguity(customer: str, matches: list[CustomerMatch]) -> str:
+    if not matches:
+        return f"no customer you can see matches {customer!r}"
+    options = "; ".join(m.label for m in matches[:5])
+    return f"{customer!r} is ambiguous; did you mean: {options}?"
+
+
+def _citations_json(citations: list[Citation]) -> str:
+    return json.dumps(
+        [
+            {
+                "cite": f"[{c.record_id}]",
+                "source": c.source_type.value,
+                "title": c.title,
+                "snippet": c.snippet,
+                "score": round(c.score, 3),
+            }
+            for c in citations
+        ],
+        ensure_ascii=False,
+    )
+
+
+# --- search_knowledge ------------------------------------------------------------------------
+
+
+class KnowledgeArgs(BaseModel):
+    query: str = Field(description="The question or keywords, in any language.")
+    k: int = Field(4, ge=1, le=10, description="How many articles.")
+
+
+class SearchKnowledge(CrmTool):
+    name: str = "search_knowledge"
+    description: str = (
+        "Search the service knowledge base (troubleshooting, error codes, prices, warranty, "
+        "policies). Returns articles with [ids] to cite."
+    )
+    args_schema: type[BaseModel] = KnowledgeArgs
+
+    def execute(self, query: str, k: int = 4) -> str:
+        request = SearchRequest(query=query, k=k, sources=(SourceType.KB,))
+        citations = self.ctx.retriever().search(self.ctx.principal, request)
+        self.cite(citations)
+        return _citations_json(citations)
+
+
+# --- find_customer -----------------------------------------------------------------------------
+
+
+class FindCustomerArgs(BaseModel):
+    name: str = Field(description="Part of a company or contact name; typos and Chinese are fine.")
+    limit: int = Field(5, ge=1, le=20)
+
+
+class FindCustomer(CrmTool):
+    name: str = "find_customer"
+    description: str = (
+        "Look up customers (accounts) or their contacts by name, among those you may see."
+    )
+    args_schema: type[BaseModel] = FindCustomerArgs
+
+    def execute(self, name: str, limit: int = 5) -> str:
+        with self.ctx.sessions() as session:
+            matches = find_customers(session, self.ctx.principal, name, limit)
+        if (match := unambiguous(matches)) is not None:
+            self.focus_on(match.account_id, match.account_name, match)
+        self.ctx.turn.records += [m.account_id for m in matches]
+        return json.dumps([m.__dict__ for m in matches], ensure_ascii=False)
+
+
+# --- customer_overview ---------------------------------------------------------------------
+
+
+class CustomerArgs(BaseModel):
+    account_id: str | None = Field(None, description="Account id, if known.")
+    customer: str | None = Field(None, description="Customer name, if the id is not known.")
+
+
+class CustomerOverviewTool(CrmTool):
+    name: str = "customer_overview"
+    description: str = (
+        "Meeting prep for one customer: profile, lifecycle stage, contacts, open deals, recent "
+        "orders, last interactions, open tickets, next tasks (each only if your role may see "
+        "it). Without arguments: the customer discussed last."
+    )
+    args_schema: type[BaseModel] = CustomerArgs
+
+    def execute(self, account_id: str | None = None, customer: str | None = None) -> str:
+        account_id, _ = self.resolve_account(account_id, customer)
+        with self.ctx.sessions() as session:
+            view = overview.customer_overview(session, self.ctx.principal, account_id)
+        self.ctx.turn.records += view.record_ids()
+        if view.contacts and self.ctx.focus.contact_id is None:
+            first = view.contacts[0]
+            self.ctx.focus.contact_id, self.ctx.focus.contact_name = first.id, first.name
+        return to_json(view)
+
+
+# --- search_interactions -----------------------------------------------------------------------
+
+
+class InteractionSearchArgs(BaseModel):
+    query: str = Field(description="What to look for in call, meeting and email notes.")
+    account_id: str | None = None
+    customer: str | None = Field(None, description="Limit to this customer (name).")
+    period: str | None = Field(
+        None, description='A time window in words: "last week", "this quarter", "上个月".'
+    )
+    since: date | None = None
+    until: date | None = None
+    k: int = Field(6, ge=1, le=20)
+
+
+class SearchInteractions(CrmTool):
+    name: str = "search_interactions"
+    description: str = (
+        "Semantic and keyword search over interaction notes (calls, meetings, emails), "
+        "optionally for one customer and a time window. Returns notes with [ids] to cite."
+    )
+    args_schema: type[BaseModel] = InteractionSearchArgs
+
+    def execute(
+        self,
+        query: str,
+        account_id: str | None = None,
+        customer: str | None = None,
+        period: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        k: int = 6,
+    ) -> str:
+        if account_id or customer:
+            account_id, _ = self.resolve_account(account_id, customer)
+        start, end = self._window(period, since, until)
+        request = SearchRequest(
+            query=query,
+            k=k,
+            sources=(SourceType.INTERACTION,),
+            account_id=account_id,
+            since=start,
+            until=end,
+        )
+        citations = self.ctx.retriever().search(self.ctx.principal, request)
+        self.cite(citations)
+        return _citations_json(citations)
+
+    def _window(
+        self, period: str | None, since: date | None, until: date | None
+    ) -> tuple[datetime | None, datetime | None]:
+        if period:
+            found = parse_period(period, self.ctx.today)
+            if found is None:
+                raise ToolException(f"cannot read the period {period!r}; try 'last week'")
+            since, until = found.start, found.end
+        return _midnight(since), _midnight(until)
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+# --- log_interaction ---------------------------------------------------------------------------
+
+
+class LogArgs(BaseModel):
+    summary: str = Field(description="What happened, in the user's words.")
+    channel: Channel = Field(Channel.CALL, description="call, email, meeting, chat or note.")
+    account_id: str | None = None
+    customer: str | None = Field(None, description="Customer name, if the id is not known.")
+    contact_id: str | None = None
+    when: str | None = Field(None, description='When it happened: "today", "yesterday", a date.')
+    follow_up: str | None = Field(
+        None, description='When to follow up, creating a task: "next Tuesday", "下周二".'
+    )
+    idempotency_key: str | None = Field(None, description="Client key: the same key logs once.")
+
+
+class LogInteraction(CrmTool):
+    name: str = "log_interaction"
+    description: str = (
+        "Record a call, meeting, email, chat or note on a customer, optionally with a follow-up "
+        "task. Searchable immediately afterwards."
+    )
+    args_schema: type[BaseModel] = LogArgs
+
+    def execute(
+        self,
+        summary: str,
+        channel: Channel = Channel.CALL,
+        account_id: str | None = None,
+        customer: str | None = None,
+        contact_id: str | None = None,
+        when: str | None = None,
+        follow_up: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> str:
+        account_id, _ = self.resolve_account(account_id, customer)
+        new = activity.NewInteraction(
+            account_id=account_id,
+            channel=channel,
+            summary=summary,
+            contact_id=contact_id or self.ctx.focus.contact_id,
+            occurred_at=self._occurred(when),
+            follow_up_on=self._day(follow_up) if follow_up else None,
+            idempotency_key=idempotency_key,
+        )
+        with self.ctx.sessions.begin() as session:
+            logged = activity.log_interaction(session, self.ctx.principal, new)
+        if logged.created:
+            self.ctx.index_records({SourceType.INTERACTION: [logged.interaction_id]})
+        self.ctx.turn.records += [logged.interaction_id, *filter(None, [logged.task_id])]
+        return to_json(logged)
+
+    def _occurred(self, when: str | None) -> datetime | None:
+        if not when:
+            return None
+        day = self._day(when)
+        if day == datetime.now(UTC).date():
+            return None  # today: the current time is more precise than midnight
+        return datetime.combine(day, time(12), tzinfo=UTC)
+
+    def _day(self, text: str) -> date:
+        day = parse_day(text, self.ctx.today)
+        if day is None:
+            raise ToolException(f"cannot read the date {text!r}; try 'next Tuesday' or 2026-12-01")
+        return day
+
+
+# --- draft_follow_up ---------------------------------------------------------------------------
+
+
+class DraftArgs(BaseModel):
+    account_id: str | None = None
+    customer: str | None = None
+    contact_id: str | None = Field(None, description="Who to write to; default: the last one.")
+    language: str | None = Field(None, description="en or zh; default: the customer's.")
+
+
+class DraftFollowUp(CrmTool):
+    name: str = "draft_follow_up"
+    description: str = (
+        "Draft a follow-up email to a customer contact from the latest interactions and open "
+        "items. Only facts from the record; nothing invented."
+    )
+    args_schema: type[BaseModel] = DraftArgs
+
+    def execute(
+        self,
+        account_id: str | None = None,
+        customer: str | None = None,
+        contact_id: str | None = None,
+        language: str | None = None,
+    ) -> str:
+        account_id, _ = self.resolve_account(account_id, customer)
+        with self.ctx.sessions() as session:
+            draft: FollowUpDraft = draft_follow_up(
+                session,
+                self.ctx.principal,
+                account_id,
+                contact_id or self.ctx.focus.contact_id,
+                language,
+                self.ctx.templates,
+            )
+        self.ctx.turn.records += draft.sources
+        return to_json(draft)
+
+
+# --- pipeline_query --------------------------------------------------------------------------
+
+
+class PipelineArgs(pipeline.PipelineQuery):
+    close_period: str | None = Field(
+        None, description='Close-date window in words: "this quarter", "next month", "Q1 2027".'
+    )
+
+
+class PipelineQueryTool(CrmTool):
+    name: str = "pipeline_query"
+    description: str = (
+        "Answer pipeline questions over opportunities: filter by stage, owner, team, region, "
+        "amount, close date, probability; group and count/sum/weighted sum/average."
+    )
+    args_schema: type[BaseModel] = PipelineArgs
+
+    def execute(self, **arguments: Any) -> str:
+        args = PipelineArgs(**arguments)
+        query = pipeline.PipelineQuery(**args.model_dump(exclude={"close_period"}))
+        if args.close_period:
+            period = parse_period(args.close_period, self.ctx.today)
+            if period is None:
+                raise ToolException(f"cannot read the period {args.close_period!r}")
+            query.close_from = period.start
+            query.close_to = date.fromordinal(period.end.toordinal() - 1)
+            if query.slipped:  # slipped within the window: it closed before today
+                query.close_to = min(
+                    query.close_to, date.fromordinal(self.ctx.today.toordinal() - 1)
+                )
+        with self.ctx.sessions() as session:
+            result = pipeline.run_pipeline(session, self.ctx.principal, query, self.ctx.today)
+        self.ctx.turn.records += [str(r[0]) for r in result.rows if query.group_by is None]
+        return to_json(result)
+
+
+# --- customer_segments and churn_risk --------------------------------------------------------
+
+
+class SegmentArgs(BaseModel):
+    tier: health.Tier | None = Field(None, description="Only this tier.")
+    limit: int = Field(20, ge=1, le=100)
+
+
+class CustomerSegments(CrmTool):
+    name: str = "customer_segments"
+    description: str = (
+        "Value tiers of customers by RFM on orders: high-value, potential, regular, lapsed, "
+        "each with the reasons."
+    )
+    args_schema: type[BaseModel] = SegmentArgs
+
+    def execute(self, tier: health.Tier | None = None, limit: int = 20) -> str:
+        with self.ctx.sessions() as session:
+            segments = health.customer_segments(session, self.ctx.principal, self.ctx.today, tier)
+        self.ctx.turn.records += [s.account_id for s in segments[:limit]]
+        return to_json(segments[:limit])
+
+
+class ChurnArgs(CustomerArgs):
+    limit: int = Field(10, ge=1, le=100)
+
+
+class ChurnRiskTool(CrmTool):
+    name: str = "churn_risk"
+    description: str = (
+        "Explainable churn risk (0-100) for one customer, or the riskiest customers you own: "
+        "recency, falling orders, urgent tickets, low CSAT, silent contacts."
+    )
+    args_schema: type[BaseModel] = ChurnArgs
+
+    def execute(
+        self, account_id: str | None = None, customer: str | None = None, limit: int = 10
+    ) -> str:
+        if account_id or customer:
+            account_id, _ = self.resolve_account(account_id, customer)
+        with self.ctx.sessions() as session:
+            risks = health.churn_risk(session, self.ctx.principal, self.ctx.today, account_id)
+        self.ctx.turn.records += [r.account_id for r in risks[:limit]]
+        return to_json(risks[:limit])
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+class CreateTaskArgs(BaseModel):
+    title: str = Field(description='What to do, e.g. "Call Acme about the quote".')
+    due: str | None = Field(None, description='When: "next Tuesday", "明天", "2026-12-01".')
+    account_id: str | None = None
+    customer: str | None = None
+
+
+class CreateTask(CrmTool):
+    name: str = "create_task"
+    description: str = "Create a follow-up reminder for yourself, optionally about a customer."
+    args_schema: type[BaseModel] = CreateTaskArgs
+
+    def execute(
+        self,
+        title: str,
+        due: str | None = None,
+        account_id: str | None = None,
+        customer: str | None = None,
+    ) -> str:
+        if account_id or customer:
+            account_id, _ = self.resolve_account(account_id, customer)
+        due_day = parse_day(due, self.ctx.today) if due else None
+        if due and due_day is None:
+            raise ToolException(f"cannot read the date {due!r}; try 'next Tuesday' or 2026-12-01")
+        with self.ctx.sessions.begin() as session:
+            task = activity.create_task(session, self.ctx.principal, title, due_day, account_id)
+        self.ctx.turn.records.append(task.id)
+        return to_json(task)
+
+
+class ListTasksArgs(BaseModel):
+    include_done: bool = False
+    account_id: str | None = None
+    customer: str | None = None
+    due: str | None = Field(None, description='Due within a window: "this week", "下周".')
+
+
+class ListTasks(CrmTool):
+    name: str = "list_tasks"
+    description: str = "Your follow-up tasks, soonest first; optionally for one customer."
+    args_schema: type[BaseModel] = ListTasksArgs
+
+    def execute(
+        self,
+        include_done: bool = False,
+        account_id: str | None = None,
+        customer: str | None = None,
+        due: str | None = None,
+    ) -> str:
+        if account_id or customer:
+            account_id, _ = self.resolve_account(account_id, customer)
+        period = parse_period(due, self.ctx.today) if due else None
+        due_before = date.fromordinal(period.end.toordinal() - 1) if period else None
+        with self.ctx.sessions() as session:
+            tasks = activity.list_tasks(
+                session, self.ctx.principal, include_done, account_id, due_before
+            )
+        self.ctx.turn.records += [t.id for t in tasks]
+        return to_json(tasks)
+
+
+TOOL_CLASSES: tuple[type[CrmTool], ...] = (
+    SearchKnowledge,
+    FindCustomer,
+    CustomerOverviewTool,
+    SearchInteractions,
+    LogInteraction,
+    DraftFollowUp,
+    PipelineQueryTool,
+    CustomerSegments,
+    ChurnRiskTool,
+    CreateTask,
+    ListTasks,
+)
+
+
+def build_tools(ctx: ToolContext) -> list[CrmTool]:
+    """One instance of every tool bound to this turn's context."""
+    factories: list[Callable[..., CrmTool]] = list(TOOL_CLASSES)
+    return [factory(ctx=ctx) for factory in factories]
