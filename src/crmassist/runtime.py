@@ -18,6 +18,7 @@ from crmassist.settings import Settings
 
 if TYPE_CHECKING:
     from crmassist.access.audit import AuditLog
+    from crmassist.agent.assistant import Assistant
     from crmassist.ingest.indexer import Indexer
     from crmassist.privacy import Redactor
     from crmassist.retrieval.embeddings import Encoder
@@ -111,6 +112,18 @@ class Runtime:
         if not self.store.exists():
             raise IndexMissing()
         return Retriever(self.store, self.encoder, self.sparse, self.redactor, self.audit)
+
+    def assistant(self) -> Assistant:
+        from crmassist.agent.assistant import Assistant
+
+        return Assistant(
+            self.settings,
+            self.sessions,
+            self.audit,
+            redactor=lambda: self.redactor,
+            retriever=self.retriever,
+            index_records=lambda only: self.indexer().sync_records(only),
+        )
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,12 +35,29 @@ class Focus:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class ToolCallView:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    status: str
+    result: str
+    duration_ms: float
+
+
 @dataclass
 class TurnLog:
-    """Citations and records gathered while answering one message."""
+    """Tool calls, citations and records gathered while answering one message."""
 
     citations: list[Citation] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
+    calls: list[ToolCallView] = field(default_factory=list)
+    refs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Records a tool showed, by id: (kind, title), for citing SQL-backed answers."""
+
+    def show(self, kind: str, record_id: str, title: str) -> None:
+        self.records.append(record_id)
+        self.refs.setdefault(record_id, (kind, title))
 
     def cite(self, citations: list[Citation]) -> None:
         known = {(c.source_type, c.record_id) for c in self.citations}

@@ -32,7 +32,7 @@ COMMITMENT = re.compile(
     r"wed|thu|fri|sat|sun|next|end|tomorrow))|承诺|答应|安排|将于|会在|下周|明天",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 RECENT_NOTES = 3
 
 
@@ -122,9 +122,16 @@ def draft_follow_up(
     )
 
 
+_CONTACT_DETAILS = re.compile(r"@|\d[\d ()+-]{6,}\d")
+
+
 def _recap(subject: str | None, body: str) -> str:
+    """The subject and the first plain statements; promises are listed separately and
+    sentences with contact details or numbers like IDs stay out of a customer email."""
     points = [subject] if subject else []
-    points += [s for s in sentences(body) if not COMMITMENT.search(s)][:2]
+    points += [
+        s for s in sentences(body) if not COMMITMENT.search(s) and not _CONTACT_DETAILS.search(s)
+    ][:2]
     return "\n".join(f"- {p}" for p in points)
 
 

@@ -154,7 +154,8 @@ class FindCustomer(CrmTool):
             matches = find_customers(session, self.ctx.principal, name, limit)
         if (match := unambiguous(matches)) is not None:
             self.focus_on(match.account_id, match.account_name, match)
-        self.ctx.turn.records += [m.account_id for m in matches]
+        for m in matches:
+            self.ctx.turn.show("accounts", m.account_id, m.account_name)
         return json.dumps([m.__dict__ for m in matches], ensure_ascii=False)
 
 
@@ -179,7 +180,8 @@ class CustomerOverviewTool(CrmTool):
         account_id, _ = self.resolve_account(account_id, customer)
         with self.ctx.sessions() as session:
             view = overview.customer_overview(session, self.ctx.principal, account_id)
-        self.ctx.turn.records += view.record_ids()
+        for kind, record_id, title in view.record_refs():
+            self.ctx.turn.show(kind, record_id, title)
         if view.contacts and self.ctx.focus.contact_id is None:
             first = view.contacts[0]
             self.ctx.focus.contact_id, self.ctx.focus.contact_name = first.id, first.name
@@ -298,7 +300,9 @@ class LogInteraction(CrmTool):
             logged = activity.log_interaction(session, self.ctx.principal, new)
         if logged.created:
             self.ctx.index_records({SourceType.INTERACTION: [logged.interaction_id]})
-        self.ctx.turn.records += [logged.interaction_id, *filter(None, [logged.task_id])]
+        self.ctx.turn.show("interactions", logged.interaction_id, summary[:80])
+        if logged.task_id:
+            self.ctx.turn.show("tasks", logged.task_id, "follow-up")
         return to_json(logged)
 
     def _occurred(self, when: str | None) -> datetime | None:
@@ -387,7 +391,9 @@ class PipelineQueryTool(CrmTool):
                 )
         with self.ctx.sessions() as session:
             result = pipeline.run_pipeline(session, self.ctx.principal, query, self.ctx.today)
-        self.ctx.turn.records += [str(r[0]) for r in result.rows if query.group_by is None]
+        if query.group_by is None:
+            for row in result.rows:
+                self.ctx.turn.show("opportunities", str(row[0]), str(row[1]))
         return to_json(result)
 
 
@@ -410,7 +416,8 @@ class CustomerSegments(CrmTool):
     def execute(self, tier: health.Tier | None = None, limit: int = 20) -> str:
         with self.ctx.sessions() as session:
             segments = health.customer_segments(session, self.ctx.principal, self.ctx.today, tier)
-        self.ctx.turn.records += [s.account_id for s in segments[:limit]]
+        for s in segments[:limit]:
+            self.ctx.turn.show("accounts", s.account_id, s.account_name)
         return to_json(segments[:limit])
 
 
@@ -433,7 +440,8 @@ class ChurnRiskTool(CrmTool):
             account_id, _ = self.resolve_account(account_id, customer)
         with self.ctx.sessions() as session:
             risks = health.churn_risk(session, self.ctx.principal, self.ctx.today, account_id)
-        self.ctx.turn.records += [r.account_id for r in risks[:limit]]
+        for r in risks[:limit]:
+            self.ctx.turn.show("accounts", r.account_id, r.account_name)
         return to_json(risks[:limit])
 
 
@@ -466,7 +474,7 @@ class CreateTask(CrmTool):
             raise ToolException(f"cannot read the date {due!r}; try 'next Tuesday' or 2026-12-01")
         with self.ctx.sessions.begin() as session:
             task = activity.create_task(session, self.ctx.principal, title, due_day, account_id)
-        self.ctx.turn.records.append(task.id)
+        self.ctx.turn.show("tasks", task.id, task.title)
         return to_json(task)
 
 
@@ -497,7 +505,8 @@ class ListTasks(CrmTool):
             tasks = activity.list_tasks(
                 session, self.ctx.principal, include_done, account_id, due_before
             )
-        self.ctx.turn.records += [t.id for t in tasks]
+        for t in tasks:
+            self.ctx.turn.show("tasks", t.id, t.title)
         return to_json(tasks)
 
 

@@ -41,6 +41,7 @@ class LoggedInteraction(BaseModel):
     account_name: str
     occurred_at: datetime
     task_id: str | None
+    follow_up_on: date | None = None
     created: bool
     """False when the idempotency key had already logged this note."""
 
@@ -94,6 +95,7 @@ def log_interaction(
         account_name=account.name,
         occurred_at=note.occurred_at,
         task_id=task.id if task else None,
+        follow_up_on=new.follow_up_on if task else None,
         created=True,
     )
 
@@ -111,13 +113,14 @@ def _already_logged(
     if row is None:
         return None
     note, account_name = row
-    task_id = session.scalar(sa.select(Task.id).where(Task.interaction_id == note.id))
+    task = session.scalar(sa.select(Task).where(Task.interaction_id == note.id))
     return LoggedInteraction(
         interaction_id=note.id,
         account_id=note.account_id,
         account_name=account_name,
         occurred_at=note.occurred_at,
-        task_id=task_id,
+        task_id=task.id if task else None,
+        follow_up_on=task.due_date if task else None,
         created=False,
     )
 

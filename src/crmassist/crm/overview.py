@@ -100,17 +100,18 @@ class CustomerOverview(BaseModel):
     open_tickets: list[TicketInfo] | None
     next_tasks: list[TaskInfo] | None
 
-    def record_ids(self) -> list[str]:
-        """Every record the overview shows: what an audit entry and citations name."""
-        sections = (
-            self.contacts,
-            self.open_deals,
-            self.recent_orders,
-            self.last_interactions,
-            self.open_tickets,
-            self.next_tasks,
-        )
-        return [self.account_id, *(item.id for part in sections for item in part or [])]
+    def record_refs(self) -> list[tuple[str, str, str]]:
+        """(kind, id, title) of every record shown: what audit entries and citations name."""
+        refs = [("accounts", self.account_id, self.name)]
+        refs += [("contacts", c.id, c.name) for c in self.contacts]
+        refs += [("opportunities", d.id, d.name) for d in self.open_deals or []]
+        refs += [("orders", o.id, o.product) for o in self.recent_orders or []]
+        refs += [
+            ("interactions", n.id, n.subject or n.channel) for n in self.last_interactions or []
+        ]
+        refs += [("tickets", t.id, t.subject) for t in self.open_tickets or []]
+        refs += [("tasks", t.id, t.title) for t in self.next_tasks or []]
+        return refs
 
 
 def visible_account(session: Session, principal: Principal, account_id: str) -> Account:

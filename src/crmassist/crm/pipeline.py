@@ -291,7 +291,7 @@ def _chart(q: PipelineQuery, rows: list[list[Any]], by_currency: bool) -> ChartS
 
 def describe(q: PipelineQuery) -> str:
     """The query in words, so an answer can say exactly what it computed."""
-    parts = [q.metric.value.replace("_", " ") + " of"]
+    parts = [q.metric.value.replace("_", " ") + " of"] if q.group_by else []
     parts.append("slipped" if q.slipped else "open" if q.open_only else "")
     parts.append("deals")
     if q.stages:

@@ -113,8 +113,10 @@ def parse_period(text: str, today: date) -> Period | None:
         return _named_quarter(today, int(m.group(1)), m.group(2), m.group(0))
     if m := _QUARTER_ZH.search(text):
         return _named_quarter(today, _number(m.group(2)), m.group(1), m.group(0))
-    if (day := _day_word(text, today)) is not None:
-        return Period(day, day + timedelta(days=1), day.isoformat())
+    if (found := _day_word_match(text)) is not None:
+        word, offset = found
+        day = today + timedelta(days=offset)
+        return Period(day, day + timedelta(days=1), word)
     return None
 
 
@@ -215,8 +217,13 @@ def _end_of(text: str, today: date) -> date | None:
     return _month(today, 0)[1] - timedelta(days=1)
 
 
-def _day_word(text: str, today: date) -> date | None:
+def _day_word_match(text: str) -> tuple[str, int] | None:
     for word, offset in {**_DAY_WORDS_EN, **_DAY_WORDS_ZH}.items():
         if re.search(rf"\b{word}\b" if word.isascii() else word, text, re.IGNORECASE):
-            return today + timedelta(days=offset)
+            return word, offset
     return None
+
+
+def _day_word(text: str, today: date) -> date | None:
+    found = _day_word_match(text)
+    return today + timedelta(days=found[1]) if found else None

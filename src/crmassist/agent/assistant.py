@@ -1,0 +1,282 @@
+"""The assistant: one agent graph for every model, with privacy, audit and a step limit.
+
+A turn: open the conversation -> build the tools for this principal -> run the LangChain
+agent (model <-> tools) behind the privacy guard -> reveal the answer for the reader's
+role -> persist the turn. `stream` yields the same turn as events: tokens, tool calls,
+tool results, and the final reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from langchain.agents import create_agent
+from langchain.agents.middleware import ModelCallLimitMiddleware, ToolErrorMiddleware
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
+from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
+
+from crmassist.access.audit import AuditLog
+from crmassist.access.principal import Principal
+from crmassist.access.scope import account_scope
+from crmassist.agent.context import Focus, IndexRecords, ToolContext
+from crmassist.agent.conversations import ConversationStore
+from crmassist.agent.drafting import Templates
+from crmassist.agent.guard import PrivacyGuard, ToolAudit, final_text, tool_error_message
+from crmassist.agent.models import offline_planner, remote_model
+from crmassist.agent.planner.model import context_message
+from crmassist.agent.tools import build_tools
+from crmassist.domain.models import Account, Contact
+from crmassist.privacy import Redactor
+from crmassist.privacy.disclosure import reveal
+from crmassist.privacy.entities import EntityType
+from crmassist.retrieval.search import Retriever
+from crmassist.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STOPPED = "I stopped after {steps} steps without a complete answer; please ask more narrowly."
+
+
+class CitationOut(BaseModel):
+    source_type: str
+    record_id: str
+    title: str
+    snippet: str
+    score: float | None = None
+
+
+class ToolCallOut(BaseModel):
+    name: str
+    arguments: dict[str, Any]
+    status: str
+    duration_ms: float
+
+
+class Reply(BaseModel):
+    conversation_id: str
+    answer: str
+    citations: list[CitationOut]
+    tool_calls: list[ToolCallOut]
+    focus: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A streamed step of a turn: `token` text, a `tool_call`, a `tool_result`, the `reply`."""
+
+    kind: Literal["token", "tool_call", "tool_result", "reply"]
+    data: dict[str, Any]
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        audit: AuditLog,
+        redactor: Callable[[], Redactor],
+        retriever: Callable[[], Retriever],
+        index_records: IndexRecords,
+        model: BaseChatModel | None = None,
+    ) -> None:
+        """`model` overrides the configured one (tests pass a recording model here)."""
+        self.settings = settings
+        self.sessions = sessions
+        self.audit = audit
+        self.redactor = redactor
+        self.retriever = retriever
+        self.index_records = index_records
+        self.model = model
+        self.conversations = ConversationStore(sessions)
+        self.templates = Templates(settings.prompts_dir)
+        self.system_prompt = (settings.prompts_dir / "system.md").read_text(encoding="utf-8")
+
+    @property
+    def today(self) -> date:
+        return self.settings.current_date()
+
+    def ask(self, principal: Principal, message: str, conversation_id: str | None = None) -> Reply:
+        reply = None
+        for event in self.stream(principal, message, conversation_id, tokens=False):
+            if event.kind == "reply":
+                reply = Reply.model_validate(event.data)
+        assert reply is not None
+        return reply
+
+    def stream(
+        self,
+        principal: Principal,
+        message: str,
+        conversation_id: str | None = None,
+        tokens: bool = True,
+    ) -> Iterator[Event]:
+        message = message.strip()
+        if not message:
+            raise ValueError("empty message")
+        conversation = self.conversations.open(principal, conversation_id, message)
+        ctx = ToolContext(
+            principal=principal,
+            sessions=self.sessions,
+            retriever=self.retriever,
+            index_records=self.index_records,
+            audit=self.audit,
+            today=self.today,
+            focus=Focus(**conversation.context) if conversation.context else Focus(),
+            templates=self.templates,
+        )
+        guard = PrivacyGuard(self.redactor(), allow_raw=self.settings.pii_to_llm)
+        agent = self._agent(ctx, guard)
+        question = guard.redact(message)
+        history = [*conversation.history, HumanMessage(question)]
+        self.audit.record(principal, "ask", target=conversation.id, message=question)
+        state: dict[str, Any] = {}
+        yield from self._run(agent, history, state, principal, tokens)
+        answer = final_text(state.get("messages", [])) or STOPPED.format(
+            steps=self.settings.agent_max_steps
+        )
+        turn = ctx.turn
+        self.conversations.append_turn(
+            conversation.id, question, answer, turn.calls, turn.citations, ctx.focus.as_dict()
+        )
+        yield Event("reply", self._reply(conversation.id, answer, ctx, principal).model_dump())
+
+    def _run(
+        self,
+        agent: Any,
+        history: list[BaseMessage],
+        state: dict[str, Any],
+        principal: Principal,
+        tokens: bool,
+    ) -> Iterator[Event]:
+        """Run the graph, keeping its final state, and turn its stream into events."""
+        vault = self.redactor().vault
+        config = {"recursion_limit": 4 * self.settings.agent_max_steps + 4}
+        modes = ["values", "messages"] if tokens else ["values"]
+        pending = ""
+        for mode, chunk in agent.stream({"messages": history}, config=config, stream_mode=modes):
+            if mode == "values":
+                state.update(chunk)
+                last = chunk["messages"][-1]
+                if isinstance(last, AIMessage) and last.tool_calls:
+                    for call in last.tool_calls:
+                        yield Event("tool_call", {"name": call["name"], "arguments": call["args"]})
+                elif isinstance(last, ToolMessage):
+                    yield Event("tool_result", {"name": last.name, "status": last.status})
+            elif isinstance(chunk[0], AIMessageChunk) and isinstance(chunk[0].content, str):
+                pending += chunk[0].content
+                safe, pending = _split_safe(pending)
+                if safe:
+                    yield Event("token", {"text": reveal(safe, principal, vault)})
+        if pending:
+            yield Event("token", {"text": reveal(pending, principal, vault)})
+
+    def _agent(self, ctx: ToolContext, guard: PrivacyGuard) -> Any:
+        model = self.model or self._configured_model(ctx.principal, guard)
+        who = ctx.principal
+        context = context_message(ctx.today, who.user_id, who.role.value, ctx.focus.as_dict())
+        system = f"{self.system_prompt}\n\n{context.content}"
+        # First listed wraps outermost: audit sees the model's (pseudonymised) arguments.
+        middleware: list[Any] = [
+            ToolAudit(ctx, self.audit),
+            guard,
+            ToolErrorMiddleware(on_error=tool_error_message),
+            ModelCallLimitMiddleware(run_limit=self.settings.agent_max_steps),
+        ]
+        return create_agent(
+            model,
+            tools=build_tools(ctx),
+            system_prompt=system,
+            middleware=middleware,
+        )
+
+    def _configured_model(self, principal: Principal, guard: PrivacyGuard) -> BaseChatModel:
+        if self.settings.llm != "offline":
+            return remote_model(self.settings)
+        accounts, contacts, regions = self._names_in_scope(principal)
+        vault = guard.redactor.vault
+        if not guard.allow_raw:
+            contacts = vault.tokens_for([(EntityType.PERSON, n) for n in contacts])
+        return offline_planner(self.settings, [*accounts, *contacts], regions)
+
+    def _names_in_scope(self, principal: Principal) -> tuple[list[str], list[str], list[str]]:
+        with self.sessions() as session:
+            scope = account_scope(principal)
+            accounts = session.execute(sa.select(Account.name, Account.region).where(scope)).all()
+            contacts = session.scalars(
+                sa.select(Contact.name).join(Account, Contact.account_id == Account.id).where(scope)
+            ).all()
+        regions = sorted({r for _, r in accounts if r})
+        return [a for a, _ in accounts], list(contacts), regions
+
+    def _cited(
+        self, answer: str, ctx: ToolContext, shown: Callable[[str], str]
+    ) -> list[CitationOut]:
+        """Citations for the [ids] the answer names, in order; uncited results are left out."""
+        found = {c.record_id: c for c in ctx.turn.citations}
+        out = []
+        for record_id in _cited_ids(answer):
+            if (c := found.get(record_id)) is not None:
+                out.append(
+                    CitationOut(
+                        source_type=c.source_type.value,
+                        record_id=c.record_id,
+                        title=shown(c.title),
+                        snippet=shown(c.snippet),
+                        score=round(c.score, 4),
+                    )
+                )
+            elif record_id in ctx.turn.refs:
+                kind, title = ctx.turn.refs[record_id]
+                out.append(
+                    CitationOut(
+                        source_type=kind, record_id=record_id, title=shown(title), snippet=""
+                    )
+                )
+        return out
+
+    def _reply(
+        self, conversation_id: str, answer: str, ctx: ToolContext, principal: Principal
+    ) -> Reply:
+        vault = self.redactor().vault
+
+        def shown(text: str) -> str:
+            return reveal(text, principal, vault)
+
+        return Reply(
+            conversation_id=conversation_id,
+            answer=shown(answer),
+            citations=self._cited(answer, ctx, shown),
+            tool_calls=[
+                ToolCallOut(
+                    name=c.name, arguments=c.arguments, status=c.status, duration_ms=c.duration_ms
+                )
+                for c in ctx.turn.calls
+            ],
+            focus={k: shown(v) if v else v for k, v in ctx.focus.as_dict().items()},
+        )
+
+
+def _cited_ids(answer: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r"\[([A-Za-z0-9][\w.-]{0,63})\]", answer)))
+
+
+def _split_safe(text: str) -> tuple[str, str]:
+    """Hold back a trailing `<…` that may be half a pseudonym, so no token is cut in two."""
+    cut = text.rfind("<")
+    if cut == -1 or ">" in text[cut:] or len(text) - cut > 80:
+        return text, ""
+    return text[:cut], text[cut:]

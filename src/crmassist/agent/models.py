@@ -1,0 +1,53 @@
+"""The chat model behind the agent, chosen by configuration alone (`CRMASSIST_LLM`)."""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+from crmassist.agent.planner.compose import Phrases
+from crmassist.agent.planner.model import OfflinePlanner, Planner
+from crmassist.agent.planner.understanding import IntentModel
+from crmassist.errors import CrmassistError
+from crmassist.settings import Settings
+
+
+class ModelNotConfigured(CrmassistError):
+    pass
+
+
+def offline_planner(settings: Settings, lexicon: list[str], regions: list[str]) -> OfflinePlanner:
+    """The deterministic planner; `lexicon` holds the customer and contact names the asker
+    may see (contacts as pseudonyms), `regions` the account regions, for argument reading."""
+    planner = Planner(
+        IntentModel.load(settings.prompts_dir), Phrases(settings.prompts_dir), lexicon, regions
+    )
+    return OfflinePlanner(planner=planner)
+
+
+def remote_model(settings: Settings) -> BaseChatModel:
+    """An OpenAI-compatible endpoint (OpenAI, vLLM, DeepSeek, Qwen, ...) or Ollama."""
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    if settings.llm == "openai":
+        from langchain_openai import ChatOpenAI
+
+        if not key and not settings.llm_base_url:
+            raise ModelNotConfigured(
+                "CRMASSIST_LLM=openai needs CRMASSIST_LLM_API_KEY or CRMASSIST_LLM_BASE_URL"
+            )
+        return ChatOpenAI(
+            model=settings.llm_model,
+            base_url=settings.llm_base_url,
+            api_key=key or "not-needed",
+            temperature=settings.llm_temperature,
+            timeout=settings.llm_timeout_seconds,
+            max_retries=2,
+        )
+    if settings.llm == "ollama":
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            model=settings.llm_model,
+            base_url=settings.llm_base_url,
+            temperature=settings.llm_temperature,
+        )
+    raise ModelNotConfigured(f"unknown model kind {settings.llm!r}")

@@ -1,0 +1,544 @@
+"""The offline planner: a real LangChain chat model that plans tool calls without an LLM.
+
+It reads the conversation like any chat model does — system context, the user's message,
+the tool calls it already made this turn and their results — and answers with the next
+tool call or, when the plan is done, with an answer composed from the tool results.
+Being stateless over the messages, it runs inside the same agent graph as a real model.
+It never guesses: an unreadable request gets "I did not understand" and what it can do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from pydantic import ConfigDict, Field
+
+from crmassist.agent.planner import compose, understanding
+from crmassist.agent.planner.compose import Phrases
+from crmassist.agent.planner.understanding import IntentModel
+
+CONTEXT_PREFIX = "Conversation context"
+_ACCOUNT = re.compile(r"\[account (?P<id>[^\]\s]+)\]")
+_CONTACT = re.compile(r"\[contact (?P<id>[^\]\s]+)\]")
+_TODAY = re.compile(r"Today is (\d{4}-\d{2}-\d{2})")
+_USER = re.compile(r"You are helping (\S+)")
+
+NEEDS_CUSTOMER = {"customer_overview", "open_tickets", "draft_follow_up", "log_interaction"}
+MAY_NAME_CUSTOMER = {"search_interactions", "churn_risk", "create_task", "list_tasks"}
+
+
+def context_message(
+    today: date, user_id: str, role: str, focus: dict[str, str | None]
+) -> SystemMessage:
+    """The per-turn context every model gets, in words a model reads and a parser can too."""
+    lines = [f"{CONTEXT_PREFIX}: Today is {today.isoformat()}. You are helping {user_id} ({role})."]
+    if focus.get("account_id"):
+        lines.append(f"Current customer: {focus['account_name']} [account {focus['account_id']}].")
+    if focus.get("contact_id"):
+        lines.append(f"Current contact: {focus['contact_name']} [contact {focus['contact_id']}].")
+    return SystemMessage("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The planner's view of the conversation at one model call."""
+
+    request: str
+    lang: str
+    today: date
+    user_id: str
+    account_id: str | None
+    contact_id: str | None
+    calls: list[tuple[str, dict[str, Any], Any, bool]]
+    """(tool name, arguments, parsed result, failed) for each tool call made this turn."""
+
+    def result_of(self, tool: str) -> Any:
+        for name, _, result, failed in reversed(self.calls):
+            if name == tool and not failed:
+                return result
+        return None
+
+    @property
+    def failure(self) -> str | None:
+        if self.calls and self.calls[-1][3]:
+            return str(self.calls[-1][2])
+        return None
+
+
+def read_turn(messages: Sequence[BaseMessage]) -> Turn:
+    last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+    context = "\n".join(
+        str(m.content)
+        for m in messages
+        if isinstance(m, SystemMessage) and CONTEXT_PREFIX in str(m.content)
+    )
+    request = str(messages[last_human].content).strip()
+    results = {
+        m.tool_call_id: (m.content, m.status == "error")
+        for m in messages[last_human:]
+        if isinstance(m, ToolMessage)
+    }
+    calls = []
+    for message in messages[last_human:]:
+        if isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                content, failed = results.get(call["id"] or "", ("", True))
+                calls.append((call["name"], call["args"], _parse(content, failed), failed))
+    today = _TODAY.search(context)
+    user = _USER.search(context)
+    account = _ACCOUNT.search(context)
+    contact = _CONTACT.search(context)
+    return Turn(
+        request=request,
+        lang="zh" if understanding.is_chinese(request) else "en",
+        today=date.fromisoformat(today.group(1)) if today else date.today(),
+        user_id=user.group(1) if user else "",
+        account_id=account.group("id") if account else None,
+        contact_id=contact.group("id") if contact else None,
+        calls=calls,
+    )
+
+
+def _parse(content: Any, failed: bool) -> Any:
+    text = content if isinstance(content, str) else json.dumps(content)
+    if failed:
+        return text.removeprefix("Error: ")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+Step = tuple[str, dict[str, Any]] | str
+"""The next tool call (name, arguments), or the final answer's text."""
+
+
+class Planner:
+    """Decides the next step of a turn from the request and the results so far."""
+
+    def __init__(
+        self, intents: IntentModel, phrases: Phrases, lexicon: list[str], regions: list[str]
+    ) -> None:
+        self.intents = intents
+        self.phrases = phrases
+        self.lexicon = lexicon
+        self.regions = regions
+
+    def next_step(self, turn: Turn, tools: set[str]) -> Step:
+        say = self._sayer(turn.lang)
+        if turn.failure is not None:
+            return say("tool_error", error=turn.failure)
+        intent = self.intents.classify(turn.request)
+        if intent is None:
+            return say("not_understood")
+        if intent == "help":
+            return say("help")
+        plan: Callable[[Turn, str | None], Step] = getattr(self, f"_{intent}")
+        account = self._account(turn, intent)
+        if isinstance(account, str) and account.startswith("!"):
+            return account[1:]
+        if isinstance(account, str) and account.startswith("?"):
+            return ("find_customer", {"name": account[1:]})
+        step = plan(turn, account)
+        if isinstance(step, tuple) and step[0] not in tools:
+            return say("tool_error", error=f"the tool {step[0]} is not available")
+        return step
+
+    def _sayer(self, lang: str) -> Callable[..., str]:
+        return lambda key, **values: self.phrases.say(lang, key, **values)
+
+    # -- customers --------------------------------------------------------------------------
+
+    def _account(self, turn: Turn, intent: str) -> str | None:
+        """The account id to act on; "!text" is a final answer (ambiguous or not found)."""
+        say = self._sayer(turn.lang)
+        mention = understanding.find_mention(turn.request, self.lexicon)
+        if mention is None and (phrase := self._unknown_customer(turn, intent)):
+            found = turn.result_of("find_customer")
+            if found is None:
+                return f"?{phrase}"
+            return (
+                "!" + say("no_customer", name=phrase) if not found else str(found[0]["account_id"])
+            )
+        if mention is None:
+            if intent in NEEDS_CUSTOMER and turn.account_id is None:
+                return "!" + say("which_customer", detail="")
+            return turn.account_id if intent in NEEDS_CUSTOMER | MAY_NAME_CUSTOMER else None
+        found = turn.result_of("find_customer")
+        if found is None:
+            return None  # the plan's first step will look the mention up
+        if not found:
+            return "!" + say("no_customer", name=mention.name)
+        top = found[0]
+        if len(found) > 1 and found[0]["score"] - found[1]["score"] < 8:
+            options = ", ".join(f"{m['account_name']} ({m['account_id']})" for m in found[:5])
+            return "!" + say("ambiguous", name=mention.name, options=options)
+        return str(top["account_id"])
+
+    def _lookup(self, turn: Turn) -> Step | None:
+        """First step when the request names a customer not yet looked up."""
+        mention = understanding.find_mention(turn.request, self.lexicon)
+        if mention is not None and turn.result_of("find_customer") is None:
+            return ("find_customer", {"name": mention.name})
+        return None
+
+    def _unknown_customer(self, turn: Turn, intent: str) -> str | None:
+        """A named customer the asker cannot see: look it up (it will come back empty) so
+        the answer is "no customer you can see", not a question or someone else's data."""
+        if intent not in NEEDS_CUSTOMER or turn.account_id is not None:
+            return None
+        return understanding.named_phrase(turn.request)
+
+    # -- one method per intent: the plan, then the answer ------------------------------------
+
+    def _search_knowledge(self, turn: Turn, account: str | None) -> Step:
+        results = turn.result_of("search_knowledge")
+        if results is None:
+            return ("search_knowledge", {"query": turn.request})
+        if not results:
+            return self.phrases.say(turn.lang, "kb_none")
+        lines = compose.best_sentences(turn.request, results)
+        return self.phrases.say(turn.lang, "kb_intro") + "\n" + compose.bullet(lines)
+
+    def _find_customer(self, turn: Turn, account: str | None) -> Step:
+        mention = understanding.find_mention(turn.request, self.lexicon)
+        name = mention.name if mention else _strip_command(turn.request)
+        found = turn.result_of("find_customer")
+        if found is None:
+            return ("find_customer", {"name": name})
+        if not found:
+            return self.phrases.say(turn.lang, "no_customer", name=name)
+        options = ", ".join(_match_label(m) for m in found)
+        return self.phrases.say(turn.lang, "found", name=name, options=options)
+
+    def _customer_overview(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        view = turn.result_of("customer_overview")
+        if view is None:
+            return ("customer_overview", {"account_id": account})
+        return self._describe(turn.lang, view, everything=True)
+
+    def _open_tickets(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        view = turn.result_of("customer_overview")
+        if view is None:
+            return ("customer_overview", {"account_id": account})
+        return self._describe(turn.lang, view, everything=False)
+
+    def _describe(self, lang: str, view: dict[str, Any], everything: bool) -> str:
+        say = self._sayer(lang)
+        cite = f"[{view['account_id']}]"
+        tickets = view.get("open_tickets")
+        ticket_line = ""
+        if tickets:
+            items = [
+                f"{t['subject']} ({t['priority']}, {t['status']}) [{t['id']}]" for t in tickets
+            ]
+            ticket_line = say("tickets", tickets=compose.join(items, lang))
+        elif tickets is not None:
+            ticket_line = say("tickets_none")
+        if not everything:
+            return f"{view['name']} {cite}: {ticket_line}"
+        lines = [
+            say("overview_head", name=view["name"], industry=view.get("industry") or "?",
+                region=view.get("region") or "?", stage=view["lifecycle_stage"],
+                owner=view.get("owner") or "?") + f" {cite}",
+        ]  # fmt: skip
+        if view.get("contacts"):
+            people = [_contact_label(c) for c in view["contacts"]]
+            lines.append(say("contacts", contacts=compose.join(people, lang)))
+        lines += self._sections(lang, view)
+        if ticket_line:
+            lines.append(ticket_line)
+        if view.get("next_tasks"):
+            tasks = [
+                f"{t['title']} ({t.get('due_date') or '-'}) [{t['id']}]" for t in view["next_tasks"]
+            ]
+            lines.append(say("tasks", tasks=compose.join(tasks, lang)))
+        if view.get("open_deals") is None and view.get("last_interactions") is None:
+            lines.append(say("hidden"))
+        return "\n".join(lines)
+
+    def _sections(self, lang: str, view: dict[str, Any]) -> list[str]:
+        say = self._sayer(lang)
+        lines = []
+        if (deals := view.get("open_deals")) is not None:
+            items = [
+                f"{d['name']}: {d['stage']}, {compose.money(d['amount'], d['currency'])}, "
+                f"close {d.get('close_date') or '-'} [{d['id']}]"
+                for d in deals
+            ]
+            lines.append(
+                say("deals", deals=compose.join(items, lang)) if items else say("deals_none")
+            )
+        if (orders := view.get("recent_orders")) is not None:
+            items = [_order_label(o) for o in orders]
+            lines.append(
+                say("orders", orders=compose.join(items, lang)) if items else say("orders_none")
+            )
+        if (notes := view.get("last_interactions")) is not None:
+            items = [_note_label(n) for n in notes[:3]]
+            lines.append(
+                say("last_notes", notes=compose.join(items, lang))
+                if items
+                else say("notes_none_short")
+            )
+        return lines
+
+    def _search_interactions(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        period = _period_phrase(turn)
+        results = turn.result_of("search_interactions")
+        if results is None:
+            args: dict[str, Any] = {"query": turn.request, "k": 6}
+            if account:
+                args["account_id"] = account
+            if period:
+                args["period"] = period
+            return ("search_interactions", args)
+        say = self._sayer(turn.lang)
+        scope = say("notes_scope_period", period=period) if period else ""
+        if not results:
+            return say("notes_none", scope=scope)
+        lines = [f"{r['snippet']} {r['cite']}" for r in results[:5]]
+        return say("notes_intro", count=len(results), scope=scope) + "\n" + compose.bullet(lines)
+
+    def _log_interaction(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        logged = turn.result_of("log_interaction")
+        reading = understanding.log_arguments(turn.request, turn.today)
+        if logged is None:
+            args: dict[str, Any] = {
+                "account_id": account,
+                "summary": reading.summary,
+                "channel": reading.channel.value,
+            }
+            if reading.follow_up:
+                args["follow_up"] = reading.follow_up
+            if reading.when:
+                args["when"] = reading.when
+            return ("log_interaction", args)
+        say = self._sayer(turn.lang)
+        key = "logged" if logged["created"] else "logged_again"
+        text = say(key, channel=reading.channel.value, customer=logged["account_name"],
+                   id=logged["interaction_id"])  # fmt: skip
+        if logged.get("task_id"):
+            text += say("logged_task", task=logged["task_id"], due=logged.get("follow_up_on", ""))
+        return text
+
+    def _draft_follow_up(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        draft = turn.result_of("draft_follow_up")
+        if draft is None:
+            args: dict[str, Any] = {"account_id": account}
+            if turn.lang == "zh":
+                args["language"] = "zh"
+            return ("draft_follow_up", args)
+        sources = ", ".join(f"[{s}]" for s in draft["sources"])
+        intro = self.phrases.say(
+            turn.lang, "draft_intro", contact=draft.get("to_contact") or "-", sources=sources
+        )
+        return f"{intro}\n\n{draft['subject']}\n\n{draft['body']}"
+
+    def _pipeline_query(self, turn: Turn, account: str | None) -> Step:
+        result = turn.result_of("pipeline_query")
+        if result is None:
+            args = understanding.pipeline_arguments(turn.request, self.regions, turn.user_id)
+            return ("pipeline_query", args)
+        say = self._sayer(turn.lang)
+        if not result["rows"]:
+            return say("pipeline_none", description=result["description"])
+        grid = compose.table(result["columns"], result["rows"])
+        if result["columns"][0] == "id":
+            head = say(
+                "pipeline_list", count=result["deal_count"], description=result["description"]
+            )
+            cites = " ".join(f"[{row[0]}]" for row in result["rows"][:15])
+            more = (
+                "\n" + say("pipeline_more", shown=len(result["rows"]), count=result["deal_count"])
+                if result["deal_count"] > len(result["rows"]) else ""
+            )  # fmt: skip
+            return f"{head}\n```\n{grid}\n```\n{cites}{more}"
+        return say("pipeline_grouped", description=result["description"]) + f"\n```\n{grid}\n```"
+
+    def _customer_segments(self, turn: Turn, account: str | None) -> Step:
+        segments = turn.result_of("customer_segments")
+        if segments is None:
+            tier = understanding.tier_argument(turn.request)
+            return ("customer_segments", {"tier": tier} if tier else {})
+        say = self._sayer(turn.lang)
+        if not segments:
+            return say("segments_none")
+        lines = [
+            f"{s['account_name']} [{s['account_id']}]: {s['tier']} — {'; '.join(s['reasons'])}"
+            for s in segments[:10]
+        ]
+        return say("segments_intro") + "\n" + compose.bullet(lines)
+
+    def _churn_risk(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        risks = turn.result_of("churn_risk")
+        if risks is None:
+            return ("churn_risk", {"account_id": account} if account else {"limit": 5})
+        say = self._sayer(turn.lang)
+        if not risks:
+            return say("churn_none")
+        lines = [
+            f"{r['account_name']} [{r['account_id']}]: {r['score']}/100 ({r['level']}) — "
+            f"{'; '.join(r['reasons'])}"
+            for r in risks[:5]
+        ]
+        return say("churn_intro") + "\n" + compose.bullet(lines)
+
+    def _create_task(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        task = turn.result_of("create_task")
+        if task is None:
+            args: dict[str, Any] = understanding.task_arguments(turn.request, turn.today)
+            if account and understanding.find_mention(turn.request, self.lexicon):
+                args["account_id"] = account
+            return ("create_task", args)
+        say = self._sayer(turn.lang)
+        due = say("task_due", due=task["due_date"]) if task.get("due_date") else ""
+        return say("task_created", id=task["id"], title=task["title"], due=due)
+
+    def _list_tasks(self, turn: Turn, account: str | None) -> Step:
+        tasks = turn.result_of("list_tasks")
+        period = _period_phrase(turn)
+        if tasks is None:
+            return ("list_tasks", {"due": period} if period else {})
+        say = self._sayer(turn.lang)
+        scope = f" ({period})" if period else ""
+        if not tasks:
+            return say("tasks_none", scope=scope)
+        lines = [
+            f"{t['title']} — {t.get('due_date') or '-'}"
+            + (f" ({t['account_name']})" if t.get("account_name") else "")
+            + f" [{t['id']}]"
+            for t in tasks[:15]
+        ]
+        return say("tasks_intro", scope=scope) + "\n" + compose.bullet(lines)
+
+
+def _period_phrase(turn: Turn) -> str | None:
+    from crmassist.domain.periods import parse_period
+
+    period = parse_period(turn.request, turn.today)
+    return period.label if period else None
+
+
+def _strip_command(text: str) -> str:
+    return re.sub(
+        r"^\s*(find|look up|lookup|search for|who is|查找客户|查找|查一下)\s*", "", text, flags=re.I
+    ).strip(" ?？")
+
+
+def _match_label(match: dict[str, Any]) -> str:
+    who = f"{match['contact_name']} at " if match.get("contact_name") else ""
+    return f"{who}{match['account_name']} [{match['account_id']}]"
+
+
+def _contact_label(contact: dict[str, Any]) -> str:
+    details = ", ".join(
+        x for x in (contact.get("title"), contact.get("email"), contact.get("phone")) if x
+    )
+    return f"{contact['name']} ({details})" if details else contact["name"]
+
+
+def _task_label(task: dict[str, Any]) -> str:
+    return f"{task['title']} ({task.get('due_date') or '-'}) [{task['id']}]"
+
+
+def _order_label(order: dict[str, Any]) -> str:
+    amount = compose.money(order["amount"], order["currency"])
+    return f"{order['order_date']} {order['product']} {amount} [{order['id']}]"
+
+
+def _note_label(note: dict[str, Any]) -> str:
+    what = note.get("subject") or _first(note["body"])
+    return f"{note['occurred_at'][:10]} {note['channel']}: {what} [{note['id']}]"
+
+
+def _first(text: str) -> str:
+    return re.split(r"(?<=[.!?。！？])\s*", text.strip(), maxsplit=1)[0][:120]
+
+
+class OfflinePlanner(BaseChatModel):
+    """`CRMASSIST_LLM=offline`: tool calls and answers from `Planner`, streamed word by word."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    planner: Planner = Field(exclude=True)
+    tool_names: frozenset[str] = frozenset()
+
+    @property
+    def _llm_type(self) -> str:
+        return "crmassist-offline-planner"
+
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        names = frozenset(getattr(t, "name", None) or t["name"] for t in tools)
+        return self.model_copy(update={"tool_names": names})
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._decide(messages))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        message = self._decide(messages)
+        if message.tool_calls:
+            calls = AIMessageChunk(content="", tool_call_chunks=[
+                {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+                for i, c in enumerate(message.tool_calls)
+            ])  # fmt: skip
+            yield ChatGenerationChunk(message=calls)
+            return
+        for piece in re.findall(r"\S+\s*|\s+", str(message.content)):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+    def _decide(self, messages: list[BaseMessage]) -> AIMessage:
+        turn = read_turn(messages)
+        step = self.planner.next_step(turn, set(self.tool_names))
+        if isinstance(step, str):
+            return AIMessage(content=step)
+        name, args = step
+        call_id = f"call_{len(turn.calls) + 1}_{name}"
+        return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}])

@@ -1,0 +1,309 @@
+"""Reading a request without a language model: which intent, which customer, which
+arguments. Intents and their cues live in `prompts/intents.yaml`.
+
+Deterministic by construction: the same request, context and lexicon always give the
+same reading. When nothing scores high enough, the reading is `None` and the planner says
+so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz
+
+from crmassist.crm.customers import normalise, similarity
+from crmassist.domain.enums import Channel, Stage
+from crmassist.domain.periods import parse_day, parse_period
+from crmassist.privacy.entities import TOKEN_PATTERN
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Cue:
+    pattern: re.Pattern[str]
+    weight: float
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    cues: tuple[Cue, ...]
+    exemplars: tuple[str, ...]
+
+    def score(self, text: str) -> float:
+        cue_score = sum(c.weight for c in self.cues if c.pattern.search(text))
+        if not cue_score:
+            return 0.0
+        closest = max((fuzz.token_set_ratio(text, e) for e in self.exemplars), default=0.0)
+        return cue_score + closest / 100
+
+
+@dataclass(frozen=True)
+class IntentModel:
+    intents: tuple[Intent, ...]
+    min_score: float
+
+    @classmethod
+    def load(cls, prompts_dir: Path) -> IntentModel:
+        raw = yaml.safe_load((prompts_dir / "intents.yaml").read_text(encoding="utf-8"))
+        intents = tuple(
+            Intent(
+                name,
+                tuple(
+                    Cue(re.compile(c["pattern"], re.IGNORECASE), float(c["weight"]))
+                    for c in spec["cues"]
+                ),
+                tuple(spec.get("exemplars", ())),
+            )
+            for name, spec in raw["intents"].items()
+        )
+        return cls(intents, float(raw["min_score"]))
+
+    def classify(self, text: str) -> str | None:
+        """The best intent, or None below the bar. Ties go to the one listed first."""
+        best, best_score = None, self.min_score
+        for intent in self.intents:
+            if (score := intent.score(text)) > best_score:
+                best, best_score = intent.name, score
+        return best
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mention:
+    name: str
+    """The known name (account, or a contact's pseudonym) the text refers to."""
+    score: float
+
+
+_STOPWORDS = re.compile(
+    r"\b(the|a|an|with|for|about|at|to|of|and|their|our|my|me|last|next|this|week|month|"
+    r"quarter|year|call|meeting|email|draft|log|what|happened|did|we|promise|tell|prep|"
+    r"customer|account|deal|deals|tickets?|open|remind|i|is|are|on|in|by|please)\b",
+    re.IGNORECASE,
+)
+
+
+def find_mention(text: str, lexicon: list[str], threshold: float = 82.0) -> Mention | None:
+    """The known customer or contact name the text mentions best (exact tokens first)."""
+    for token in TOKEN_PATTERN.finditer(text):
+        if token.group() in lexicon:
+            return Mention(token.group(), 100.0)
+    content = _STOPWORDS.sub(" ", TOKEN_PATTERN.sub(" ", text))
+    best: Mention | None = None
+    for name in lexicon:
+        if TOKEN_PATTERN.fullmatch(name):
+            continue
+        score = _mention_score(content, name)
+        if score >= threshold and (best is None or score > best.score):
+            best = Mention(name, score)
+    return best
+
+
+_NAMED_AFTER = re.compile(
+    r"\b(?:about|with|for|at|on|regarding|to)\s+(?P<en>[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*){0,4})"
+    r"|(?:介绍一下|关于|和|与|给)(?P<zh>[\u4e00-\u9fff]{2,12}?)(?:的|沟通|有|是|吗|？|\?|$)"
+)
+
+
+def named_phrase(text: str) -> str | None:
+    """A capitalised name after "about/with/for" (or a Chinese one after 关于/和): what the
+    user calls a customer, for a lookup when it matches nothing the asker may see."""
+    if m := _NAMED_AFTER.search(text):
+        return (m.group("en") or m.group("zh")).strip()
+    return None
+
+
+def _mention_score(text: str, name: str) -> float:
+    core = normalise(name)
+    if not core:
+        return 0.0
+    if _CJK.search(name):
+        return similarity(_cjk_span(text, core), name) if _CJK.search(text) else 0.0
+    words = normalise(text).split()
+    first = core.split()[0]
+    if len(first) >= 4 and any(fuzz.ratio(first, w) >= 80 for w in words):
+        return max(88.0, fuzz.partial_ratio(core, normalise(text)))
+    return float(fuzz.partial_ratio(core, " ".join(words))) if len(core) >= 6 else 0.0
+
+
+def _cjk_span(text: str, core: str) -> str:
+    """The run of Chinese characters in `text` sharing the most characters with `core`."""
+    runs = re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}", text)
+    return max(runs, key=lambda run: len(set(run) & set(core)), default="")
+
+
+# --- arguments ---------------------------------------------------------------------------------
+
+_STAGE_WORDS: tuple[tuple[str, Stage], ...] = (
+    (r"\bnegotiat\w*|谈判", Stage.NEGOTIATION),
+    (r"\bproposals?\b|\bquot(e|ed|ing)\b|报价|方案", Stage.PROPOSAL),
+    (r"\bprospect\w*|初步接触|潜在", Stage.PROSPECTING),
+    (r"\bqualif\w*|资格审核|需求确认", Stage.QUALIFICATION),
+    (r"\b(closed[ _-]?won|won|wins)\b|赢单|成交", Stage.CLOSED_WON),
+    (r"\b(closed[ _-]?lost|lost|losses)\b|输单|丢单", Stage.CLOSED_LOST),
+)
+_AMOUNT = re.compile(
+    r"(?P<op>over|above|more than|greater than|at least|>=?|under|below|less than|"
+    r"at most|<=?|超过|大于|高于|不低于|以上|低于|小于|不超过|以下)\s*"
+    r"(?P<cur>\$|usd|¥|cny|rmb)?\s*(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<unit>k|m|万|千|million)?"
+    r"(?:\s*(?P<post>以上|以下))?",
+    re.IGNORECASE,
+)
+_UNITS = {"k": 1_000, "千": 1_000, "m": 1_000_000, "million": 1_000_000, "万": 10_000}
+_LOWER_BOUND = ("over", "above", "more", "greater", "at least", ">")
+_LOWER_BOUND_ZH = ("超过", "大于", "高于", "不低于", "以上")
+_GROUPS = (
+    (r"\bby (stage|phase)\b|按阶段|各阶段", "stage"),
+    (r"\bby (owner|rep|salesperson|seller)\b|\bper (rep|owner)\b|按销售|按负责人", "owner"),
+    (r"\bby team\b|\bper team\b|按团队", "team"),
+    (r"\bby region\b|\bper region\b|按地区|按区域", "region"),
+    (r"\bby industry\b|按行业", "industry"),
+    (r"\bby (account|customer)\b|按客户", "account"),
+    (r"\bby month\b|\bmonthly\b|按月", "close_month"),
+    (r"\bby quarter\b|\bquarterly\b|按季度", "close_quarter"),
+)
+_METRICS = (
+    (r"\bweighted\b|\bforecast\b|加权|预测", "weighted_sum"),
+    (r"\baverage\b|\bavg\b|\bmean\b|平均", "average"),
+    (r"\b(total|sum|value|worth|how much)\b|总额|总金额|金额合计|多少钱", "sum"),
+    (r"\bhow many\b|\bcount\b|\bnumber of\b|多少个|几个|数量", "count"),
+)
+_TOP = re.compile(r"\btop\s+(\d{1,3})\b|前\s*(\d{1,3})\s*(个|名)", re.IGNORECASE)
+_SLIPPED = re.compile(r"\b(slipped|slipping|overdue|past due|missed)\b|延期|逾期|推迟", re.I)
+_OPEN = re.compile(r"\bopen\b|\bactive\b|\bin progress\b|进行中|未关闭|在跟", re.IGNORECASE)
+_MINE = re.compile(r"\bmy (deals|pipeline|opportunities)\b|我的商机", re.IGNORECASE)
+
+
+def pipeline_arguments(text: str, regions: list[str], user_id: str) -> dict[str, Any]:
+    """Typed pipeline filters from a question; only what the text says, nothing assumed."""
+    args: dict[str, Any] = {}
+    if stages := [stage.value for pattern, stage in _STAGE_WORDS if re.search(pattern, text, re.I)]:
+        args["stages"] = stages
+    for m in _AMOUNT.finditer(text):
+        value = Decimal(m.group("num").replace(",", "")) * _UNITS.get(
+            (m.group("unit") or "").lower(), 1
+        )
+        lower = (
+            m.group("op").lower().startswith(_LOWER_BOUND + _LOWER_BOUND_ZH)
+            or m.group("post") == "以上"
+        )
+        args["min_amount" if lower else "max_amount"] = str(value)
+    if _SLIPPED.search(text):
+        args["slipped"] = True
+    elif _OPEN.search(text) and "stages" not in args:
+        args["open_only"] = True
+    if (period := parse_period(text, date(2000, 1, 1))) is not None:
+        args["close_period"] = period.label
+    for pattern, group in _GROUPS:
+        if re.search(pattern, text, re.IGNORECASE):
+            args["group_by"] = group
+            break
+    for pattern, metric in _METRICS:
+        if re.search(pattern, text, re.IGNORECASE):
+            args["metric"] = metric
+            break
+    if wanted := [r for r in regions if re.search(rf"\b{re.escape(r)}\b", text, re.I)]:
+        args["regions"] = wanted
+    if _MINE.search(text):
+        args["owner_ids"] = [user_id]
+    if top := _TOP.search(text):
+        args["limit"] = int(top.group(1) or top.group(2))
+        args["sort"] = "amount_desc"
+    return args
+
+
+_CHANNELS = (
+    (r"\b(call(ed)?|phone[d]?|rang|spoke)\b|电话|通话|致电", Channel.CALL),
+    (r"\b(met|meeting|visit(ed)?|on[- ]site|lunch)\b|会议|见面|拜访|上门", Channel.MEETING),
+    (r"\b(e-?mail(ed)?|wrote to)\b|邮件", Channel.EMAIL),
+    (r"\b(chat(ted)?|slack|wechat|whatsapp|message[d]?)\b|微信|聊天", Channel.CHAT),
+)
+_LOG_PREFIX = re.compile(
+    r"^\s*(please\s+)?(log|record|note down|add a note)( (a|the|this|an))?"
+    r"( (call|meeting|email|chat|note|visit))?( (with|for|to|on))?\s*"
+    r"|^\s*记录一下[:：]?\s*|^\s*记录[:：]?\s*",
+    re.IGNORECASE,
+)
+_FOLLOW_UP = re.compile(
+    r"(follow[- ]?up|call (?:her|him|them) back|check in|remind me|跟进|回访|回电话?)"
+    r"(?P<rest>[^.。;；]*)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class LogReading:
+    summary: str
+    channel: Channel
+    follow_up: str | None = None
+    when: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def log_arguments(text: str, today: date) -> LogReading:
+    """Summary, channel, when and an optional follow-up day from "log a call with ..."."""
+    prefix = _LOG_PREFIX.match(text)
+    named = prefix.group(5) if prefix and prefix.group(5) else ""
+    channel = next(
+        (c for p, c in _CHANNELS if re.search(p, named or text, re.IGNORECASE)), Channel.NOTE
+    )
+    summary = _LOG_PREFIX.sub("", text, count=1).lstrip(" :：-—")
+    head, colon, rest = summary.partition(":")
+    if colon and len(head) <= 60 and rest.strip():  # "Acme: Maria confirmed ..." -> the note
+        summary = rest.strip()
+    summary = summary[:1].upper() + summary[1:] if summary else text
+    follow_up = None
+    if (m := _FOLLOW_UP.search(text)) and parse_day(m.group("rest"), today):
+        follow_up = m.group("rest").strip()
+    when = "yesterday" if re.search(r"\byesterday\b|昨天", text, re.IGNORECASE) else None
+    return LogReading(summary=summary, channel=channel, follow_up=follow_up, when=when)
+
+
+_REMIND = re.compile(
+    r"^\s*(please\s+)?(remind me to|remind me|create a task( to)?|add a task[:：]?|"
+    r"set a reminder to|提醒我|创建任务[:：]?|添加待办[:：]?)\s*",
+    re.IGNORECASE,
+)
+_DUE_PHRASES = re.compile(
+    r"\s*\b(on|by|next|this|tomorrow|in \d+ (days?|weeks?)|end of (the )?(week|month))\b.*$"
+    r"|\s*(下周|明天|后天|周[一二三四五六日天]|星期|\d+天后|月底).*$",
+    re.IGNORECASE,
+)
+
+
+def task_arguments(text: str, today: date) -> dict[str, str]:
+    """Title and due phrase from "remind me to call Acme next Tuesday"."""
+    rest = _REMIND.sub("", text, count=1)
+    due = parse_day(rest, today)
+    title = _DUE_PHRASES.sub("", rest).strip(" ,.，。") if due else rest.strip(" ,.，。")
+    args = {"title": (title[:1].upper() + title[1:]) or text}
+    if due:
+        args["due"] = due.isoformat()
+    return args
+
+
+_TIERS = (
+    (r"high[- ]value|most valuable|best|top|高价值", "high-value"),
+    (r"potential|promising|潜力", "potential"),
+    (r"lapsed|dormant|inactive|沉睡|流失的", "lapsed"),
+    (r"regular|普通", "regular"),
+)
+
+
+def tier_argument(text: str) -> str | None:
+    return next((t for p, t in _TIERS if re.search(p, text, re.IGNORECASE)), None)
+
+
+def is_chinese(text: str) -> bool:
+    return len(_CJK.findall(text)) >= 2
