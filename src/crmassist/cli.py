@@ -23,6 +23,7 @@ from crmassist.settings import Settings
 
 if TYPE_CHECKING:
     from crmassist.access.principal import Principal
+    from crmassist.agent.assistant import Reply
     from crmassist.ingest.indexer import IndexReport
     from crmassist.retrieval.search import Citation
     from crmassist.runtime import Runtime
@@ -160,12 +161,10 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the knowledge base and CRM notes as a user; results respect their role."""
-    from crmassist.access.directory import principal_for
     from crmassist.retrieval.search import SearchRequest
 
     with runtime() as rt:
-        with rt.sessions() as session:
-            principal = principal_for(session, as_user)
+        principal = load_principal(rt, as_user)
         request = SearchRequest(query=query, k=k, sources=tuple(source or ()))
         citations = rt.retriever().search(principal, request)
         if as_json:
@@ -193,28 +192,105 @@ def print_citations(query: str, user: str, role: str, citations: list[Citation])
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Anything about customers, deals or service.")],
+    as_user: Annotated[str, typer.Option("--as", help="Ask as this user id.")],
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="Continue this conversation.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer, citations and tool calls as JSON.")
+    ] = False,
+) -> None:
+    """Ask the assistant one question; answers cite their records, e.g. [I00042]."""
+    with runtime() as rt:
+        principal = load_principal(rt, as_user)
+        reply = rt.assistant().ask(principal, question, conversation)
+        if as_json:
+            print(reply.model_dump_json(indent=2))
+            return
+        print_reply(reply)
+
+
+@app.command()
+def chat(
+    as_user: Annotated[str, typer.Option("--as", help="Chat as this user id.")],
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="Continue this conversation.")
+    ] = None,
+) -> None:
+    """Talk to the assistant; follow-ups ("and their open tickets?") keep the context.
+
+    An empty line or Ctrl-D ends the chat; `crmassist chat -c ID` picks it up again.
+    """
+    with runtime() as rt:
+        principal = load_principal(rt, as_user)
+        assistant = rt.assistant()
+        out.print(f"[dim]chatting as {principal.user_id} ({principal.role.value}); "
+                  "empty line to stop[/]")  # fmt: skip
+        while True:
+            try:
+                question = input("you> ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            for event in assistant.stream(principal, question, conversation):
+                if event.kind == "token":
+                    out.print(event.data["text"], end="", highlight=False, markup=False)
+                elif event.kind == "tool_call":
+                    err.print(f"[dim]  -> {event.data['name']} {event.data['arguments']}[/]")
+                elif event.kind == "reply":
+                    conversation = event.data["conversation_id"]
+            out.print()
+        if conversation:
+            out.print(f"[dim]conversation {conversation}[/]")
+
+
+def load_principal(rt: Runtime, user_id: str) -> Principal:
+    from crmassist.access.directory import principal_for
+
+    with rt.sessions() as session:
+        return principal_for(session, user_id)
+
+
+def print_reply(reply: Reply) -> None:
+    out.print(reply.answer, highlight=False, markup=False)
+    if reply.citations:
+        out.print("[dim]sources: " + "; ".join(
+            f"[{c.record_id}] {c.title}" for c in reply.citations
+        ) + "[/]", highlight=False)  # fmt: skip
+    calls = ", ".join(f"{c.name}({c.status})" for c in reply.tool_calls)
+    out.print(f"[dim]tools: {calls or 'none'} · conversation {reply.conversation_id}[/]")
+
+
+@app.command()
 def demo(
     data: Annotated[Path, typer.Option(help="Sample data to load first.")] = Path(
         "knowledge/sample"
     ),
-    script: Annotated[Path, typer.Option(help="Queries to ask.")] = Path("knowledge/demo.yaml"),
+    script: Annotated[Path, typer.Option(help="The scripted conversations.")] = Path(
+        "knowledge/demo.yaml"
+    ),
 ) -> None:
-    """Load the sample data, index it, and search as the first user of each role."""
+    """Load the sample data, index it, then hold a short conversation as each role."""
     import yaml
 
-    from crmassist.retrieval.search import SearchRequest
-
     plan = yaml.safe_load(script.read_text(encoding="utf-8"))
+    if plan.get("today") and state.settings.today is None:
+        state.settings = state.settings.model_copy(update={"today": plan["today"]})
     with runtime() as rt:
         run_import(rt, data, prune=False)
         run_index(rt, rebuild=False)
-        retriever = rt.retriever()
-        for principal in first_user_per_role(rt, plan["roles"]):
+        assistant = rt.assistant()
+        for principal in first_user_per_role(rt, list(plan["conversations"])):
             out.rule(f"as {principal.user_id} ({principal.role.value}, team {principal.team_id})")
-            for query in plan["queries"]:
-                request = SearchRequest(query=query["text"], k=plan["top_k"])
-                citations = retriever.search(principal, request)
-                print_citations(query["text"], principal.user_id, principal.role.value, citations)
+            conversation = None
+            for question in plan["conversations"][principal.role.value]:
+                out.print(f"\n[bold cyan]{principal.user_id}>[/] {question}", highlight=False)
+                reply = assistant.ask(principal, question, conversation)
+                conversation = reply.conversation_id
+                print_reply(reply)
 
 
 def first_user_per_role(rt: Runtime, roles: list[str]) -> list[Principal]:

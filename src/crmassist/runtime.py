@@ -78,7 +78,27 @@ class Runtime:
     def redactor(self) -> Redactor:
         from crmassist.privacy import build_redactor
 
-        return build_redactor(self.settings, self.sessions, self.known_names())
+        redactor = build_redactor(self.settings, self.sessions, self.known_names())
+        return redactor.with_public_values(self.published_contact_points(redactor))
+
+    def published_contact_points(self, redactor: Redactor) -> set[str]:
+        """Emails and phone numbers printed in public KB articles: published, so not private."""
+        from crmassist.domain.enums import Audience
+        from crmassist.domain.models import KnowledgeArticle
+        from crmassist.privacy import EntityType
+
+        with self.sessions() as session:
+            texts = session.scalars(
+                sa.select(KnowledgeArticle.body).where(KnowledgeArticle.audience == Audience.PUBLIC)
+            ).all()
+        found = redactor.detect_many(list(texts))
+        kinds = (EntityType.EMAIL, EntityType.PHONE)
+        return {
+            t[d.start : d.end]
+            for t, ds in zip(texts, found, strict=True)
+            for d in ds
+            if d.entity_type in kinds
+        }
 
     def known_names(self) -> list[str]:
         """Names the CRM knows (users and contacts): the redactor catches them in any text."""
@@ -90,9 +110,13 @@ class Runtime:
         return [*users, *contacts]
 
     def refresh_known_names(self) -> None:
-        """After an import: new contacts must be redacted from the next text on."""
+        """After an import: new contacts must be redacted from the next text on, and newly
+        published contact points are no longer treated as personal."""
         if "redactor" in self.__dict__:
-            self.__dict__["redactor"] = self.redactor.with_known_names(self.known_names())
+            updated = self.redactor.with_known_names(self.known_names())
+            self.__dict__["redactor"] = updated.with_public_values(
+                self.published_contact_points(updated)
+            )
 
     def indexer(self) -> Indexer:
         from crmassist.ingest.chunking import Chunker

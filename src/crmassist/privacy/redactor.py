@@ -30,11 +30,13 @@ class Redactor:
         names: DetectorRecognizer | None,
         *,
         batch_size: int = 64,
+        public_values: frozenset[str] = frozenset(),
     ) -> None:
         self._engine = engine
         self._vault = vault
         self._names = names
         self._batch_size = batch_size
+        self._public = public_values
 
     @property
     def vault(self) -> TokenVault:
@@ -43,7 +45,25 @@ class Redactor:
     def with_known_names(self, known_names: Iterable[str]) -> Redactor:
         """Same engine and vault, another list of names (e.g. after a CRM sync)."""
         return Redactor(
-            self._engine, self._vault, _names_recognizer(known_names), batch_size=self._batch_size
+            self._engine,
+            self._vault,
+            _names_recognizer(known_names),
+            batch_size=self._batch_size,
+            public_values=self._public,
+        )
+
+    def with_public_values(self, values: Iterable[str]) -> Redactor:
+        """Same redactor, but these exact strings are never treated as personal data.
+
+        For contact points an organisation publishes itself (a hotline, a support
+        address): masking them protects no one and hides what customers need.
+        """
+        return Redactor(
+            self._engine,
+            self._vault,
+            self._names,
+            batch_size=self._batch_size,
+            public_values=frozenset(values),
         )
 
     def detect(self, text: str) -> list[Detection]:
@@ -55,7 +75,11 @@ class Redactor:
         artifacts = self._engine.artifacts(texts, self._batch_size)
         extra = [self._names] if self._names is not None else []
         return [
-            resolve_overlaps(self._engine.analyze(text, art, extra), token_spans(text))
+            [
+                d
+                for d in resolve_overlaps(self._engine.analyze(text, art, extra), token_spans(text))
+                if text[d.start : d.end] not in self._public
+            ]
             for text, art in zip(texts, artifacts, strict=True)
         ]
 

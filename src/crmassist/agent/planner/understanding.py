@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 from rapidfuzz import fuzz
+from rapidfuzz.distance import LCSseq
 
-from crmassist.crm.customers import normalise, similarity
+from crmassist.crm.customers import normalise
 from crmassist.domain.enums import Channel, Stage
 from crmassist.domain.periods import parse_day, parse_period
 from crmassist.privacy.entities import TOKEN_PATTERN
@@ -129,7 +130,7 @@ def _mention_score(text: str, name: str) -> float:
     if not core:
         return 0.0
     if _CJK.search(name):
-        return similarity(_cjk_span(text, core), name) if _CJK.search(text) else 0.0
+        return _cjk_mention_score(text, core) if _CJK.search(text) else 0.0
     words = normalise(text).split()
     first = core.split()[0]
     if len(first) >= 4 and any(fuzz.ratio(first, w) >= 80 for w in words):
@@ -137,10 +138,19 @@ def _mention_score(text: str, name: str) -> float:
     return float(fuzz.partial_ratio(core, " ".join(words))) if len(core) >= 6 else 0.0
 
 
-def _cjk_span(text: str, core: str) -> str:
-    """The run of Chinese characters in `text` sharing the most characters with `core`."""
-    runs = re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}", text)
-    return max(runs, key=lambda run: len(set(run) & set(core)), default="")
+_GENERIC_ZH = re.compile(r"有限公司|集团|公司|酒店|医院|学校|中心|国际|大")
+
+
+def _cjk_mention_score(text: str, core: str) -> float:
+    """Chinese names are shortened by dropping characters ("西湖酒店" for 杭州西湖国际酒店):
+    the name's characters found in order in the text must cover half of it, including two
+    of its distinctive (non-generic) characters."""
+    name = core.replace(" ", "")
+    common = LCSseq.similarity(name, text)
+    distinctive = _GENERIC_ZH.sub("", name)
+    if len(name) < 2 or LCSseq.similarity(distinctive, text) < min(2, len(distinctive)):
+        return 0.0
+    return 70.0 + 30.0 * common / len(name)
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -150,7 +160,7 @@ _STAGE_WORDS: tuple[tuple[str, Stage], ...] = (
     (r"\bproposals?\b|\bquot(e|ed|ing)\b|报价|方案", Stage.PROPOSAL),
     (r"\bprospect\w*|初步接触|潜在", Stage.PROSPECTING),
     (r"\bqualif\w*|资格审核|需求确认", Stage.QUALIFICATION),
-    (r"\b(closed[ _-]?won|won|wins)\b|赢单|成交", Stage.CLOSED_WON),
+    (r"\b(closed[ _-]?won|won|win|wins)\b|赢单|成交", Stage.CLOSED_WON),
     (r"\b(closed[ _-]?lost|lost|losses)\b|输单|丢单", Stage.CLOSED_LOST),
 )
 _AMOUNT = re.compile(
@@ -182,7 +192,7 @@ _METRICS = (
 _TOP = re.compile(r"\btop\s+(\d{1,3})\b|前\s*(\d{1,3})\s*(个|名)", re.IGNORECASE)
 _SLIPPED = re.compile(r"\b(slipped|slipping|overdue|past due|missed)\b|延期|逾期|推迟", re.I)
 _OPEN = re.compile(r"\bopen\b|\bactive\b|\bin progress\b|进行中|未关闭|在跟", re.IGNORECASE)
-_MINE = re.compile(r"\bmy (deals|pipeline|opportunities)\b|我的商机", re.IGNORECASE)
+_MINE = re.compile(r"\bmy\b.{0,20}\b(deals|pipeline|opportunities)\b|我的.{0,6}商机", re.I)
 
 
 def pipeline_arguments(text: str, regions: list[str], user_id: str) -> dict[str, Any]:
@@ -264,8 +274,12 @@ def log_arguments(text: str, today: date) -> LogReading:
         summary = rest.strip()
     summary = summary[:1].upper() + summary[1:] if summary else text
     follow_up = None
-    if (m := _FOLLOW_UP.search(text)) and parse_day(m.group("rest"), today):
-        follow_up = m.group("rest").strip()
+    if m := _FOLLOW_UP.search(text):
+        before = re.split(r"[,，;；。.:：]", text[: m.start()])[-1]  # "下周二回访"
+        for phrase in (m.group("rest"), before):
+            if parse_day(phrase, today):
+                follow_up = phrase.strip()
+                break
     when = "yesterday" if re.search(r"\byesterday\b|昨天", text, re.IGNORECASE) else None
     return LogReading(summary=summary, channel=channel, follow_up=follow_up, when=when)
 
