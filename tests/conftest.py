@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.db import make_engine, make_session_factory, upgrade_schema
+from crmassist.runtime import Runtime
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CRMASSIST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -95,3 +96,13 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[
     upgrade_schema(engine)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The sample CRM imported and indexed once per test session (SQLite, embedded Qdrant)."""
+    from tests.agent_support import sample_runtime
+
+    rt = sample_runtime(tmp_path_factory.mktemp("sample"))
+    yield rt
+    rt.close()

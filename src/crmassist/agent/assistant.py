@@ -167,10 +167,15 @@ class Assistant:
         config = {"recursion_limit": 4 * self.settings.agent_max_steps + 4}
         modes = ["values", "messages"] if tokens else ["values"]
         pending = ""
+        reported: set[str] = set()
         for mode, chunk in agent.stream({"messages": history}, config=config, stream_mode=modes):
             if mode == "values":
                 state.update(chunk)
                 last = chunk["messages"][-1]
+                key = str(getattr(last, "tool_call_id", None) or last.id)
+                if key in reported:
+                    continue
+                reported.add(key)
                 if isinstance(last, AIMessage) and last.tool_calls:
                     for call in last.tool_calls:
                         yield Event("tool_call", {"name": call["name"], "arguments": call["args"]})

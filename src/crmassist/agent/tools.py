@@ -232,7 +232,8 @@ class SearchInteractions(CrmTool):
             since=start,
             until=end,
         )
-        citations = self.ctx.retriever().search(self.ctx.principal, request)
+        wider = SearchRequest(**{**request.__dict__, "k": 2 * k})
+        citations = _recent_first(self.ctx.retriever().search(self.ctx.principal, wider), k)
         self.cite(citations)
         return _citations_json(citations)
 
@@ -245,6 +246,20 @@ class SearchInteractions(CrmTool):
                 raise ToolException(f"cannot read the period {period!r}; try 'last week'")
             since, until = found.start, found.end
         return _midnight(since), _midnight(until)
+
+
+def _recent_first(citations: list[Citation], k: int) -> list[Citation]:
+    """Notes ranked by relevance and recency together (reciprocal-rank fusion), newest
+    first: "what did we promise" means lately, and a CRM's notes repeat themselves."""
+    by_date = sorted(citations, key=lambda c: c.occurred_at or datetime.min.replace(tzinfo=UTC))
+    recency = {id(c): len(by_date) - n for n, c in enumerate(by_date)}
+    fused = sorted(
+        enumerate(citations), key=lambda p: -(1 / (10 + p[0]) + 1 / (10 + recency[id(p[1])]))
+    )
+    kept = [c for _, c in fused[:k]]
+    return sorted(
+        kept, key=lambda c: c.occurred_at or datetime.min.replace(tzinfo=UTC), reverse=True
+    )
 
 
 def _midnight(day: date | None) -> datetime | None:

@@ -50,7 +50,10 @@ def similarity(query: str, candidate: str) -> float:
     q, c = normalise(query), normalise(candidate)
     if not q or not c:
         return 0.0
-    score = fuzz.WRatio(q, c, processor=None)
+    if " " in q or _CJK.search(q):
+        score = fuzz.WRatio(q, c, processor=None)
+    else:  # one word: compare word to word, or "acme" would half-match "grace ahmed"
+        score = max(fuzz.ratio(q, word) for word in c.split())
     if _CJK.search(q) and _in_order(q.replace(" ", ""), c) and len(q) >= 2:
         score = max(score, 80.0 + 20.0 * len(q) / max(len(c), len(q)))
     return float(score)
