@@ -84,9 +84,9 @@ class ScriptedModel(BaseChatModel):
         return "\n".join(_text(m) for call in self.seen for m in call)
 
 
-def call(name: str, **args: Any) -> Script:
+def call(tool: str, **args: Any) -> Script:
     def step(messages: list[BaseMessage]) -> AIMessage:
-        return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"c{len(messages)}"}])
+        return AIMessage("", tool_calls=[{"name": tool, "args": args, "id": f"c{len(messages)}"}])
 
     return step
 
