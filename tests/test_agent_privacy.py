@@ -69,7 +69,7 @@ def test_support_answer_reveals_names_but_masks_contact_details(sample_rt: Runti
 
         result = json.loads(
             str(next(m for m in reversed(messages) if isinstance(m, ToolMessage)).content)
-        )  # noqa: E501
+        )
         first = result["contacts"][0]
         return AIMessage(f"{first['name']}: {first['email']}, {first['phone']}")
 
@@ -95,7 +95,7 @@ def test_an_injected_note_cannot_widen_what_tools_return(sample_rt: Runtime) -> 
     assert any(
         "IGNORE ALL PREVIOUS" in r["snippet"] or "IGNORE ALL PREVIOUS" in r.get("text", "")
         for r in first_results
-    )  # noqa: E501
+    )
     with sample_rt.sessions() as session:
         own_deals = set(session.scalars(sa.text(
             "SELECT o.id FROM opportunities o JOIN accounts a ON a.id = o.account_id "
@@ -103,7 +103,7 @@ def test_an_injected_note_cannot_widen_what_tools_return(sample_rt: Runtime) -> 
         )))  # fmt: skip
         own_accounts = set(
             session.scalars(sa.text("SELECT id FROM accounts WHERE owner_id = 'U005'"))
-        )  # noqa: E501
+        )
     pipeline = json.loads(str(_tool_results(model)[1].content))
     assert {row[0] for row in pipeline["rows"]} <= own_deals
     assert [c.status for c in reply.tool_calls][2] == "error"  # Acme is not theirs
@@ -114,7 +114,7 @@ def test_an_injected_note_cannot_widen_what_tools_return(sample_rt: Runtime) -> 
             session.scalar(
                 sa.text("SELECT account_id FROM interactions WHERE id = :i"),
                 {"i": n["cite"].strip("[]")},
-            )  # noqa: E501
+            )
             for n in notes
         }
     assert accounts <= own_accounts
