@@ -23,9 +23,8 @@ def overview_then_echo(body: dict[str, Any]) -> dict[str, Any]:
     tool = next(m for m in reversed(body["messages"]) if m["role"] == "tool")
     result = json.loads(tool["content"])
     name = result["contacts"][0]["name"]
-    return {
-        "content": f"Acme's main contact is {name}; open tickets: {len(result['open_tickets'])} [A001]."
-    }
+    tickets = len(result["open_tickets"])
+    return {"content": f"Acme's main contact is {name}; open tickets: {tickets} [A001]."}
 
 
 @pytest.fixture
