@@ -32,8 +32,9 @@ format: install
 	$(BIN)/ruff format src tests benchmarks knowledge
 	$(BIN)/ruff check --fix src tests benchmarks knowledge
 
-bench: install ## Retrieval benchmark (JSON in benchmarks/results/)
+bench: install ## Retrieval and agent benchmarks (JSON in benchmarks/results/)
 	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/agent.py
 
 sample: ## Regenerate the sample CRM data (seeded, deterministic)
 	$(BIN)/python knowledge/generate_sample.py --out knowledge/sample

@@ -59,7 +59,12 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer  # slow import: keep it lazy
+        from transformers.utils import logging as hf_logging
 
+        # Counting tokens of long texts for chunking is expected, not an error; and a
+        # progress bar for loading 90 MB of weights is noise in every command's output.
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         self._model: SentenceTransformer = SentenceTransformer(
             str(resolve_model_path(model_name)), device="cpu"
         )
