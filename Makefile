@@ -27,6 +27,7 @@ lint: install ## Style and types
 	$(BIN)/ruff check src tests benchmarks knowledge
 	$(BIN)/ruff format --check src tests benchmarks knowledge
 	$(BIN)/mypy
+	$(BIN)/mypy --strict knowledge/generate_sample.py
 
 format: install
 	$(BIN)/ruff format src tests benchmarks knowledge

@@ -77,7 +77,7 @@ def test_overview_for_the_owner_has_every_section(crm: sessionmaker[Session]) ->
     assert [n.id for n in view.last_interactions or []] == ["I1", "I4"]
     assert view.open_tickets == []  # T2 is resolved
     assert view.contacts[0].email == "maria.gonzalez@acme-corp.example"
-    assert {"A1", "O1", "R1", "I1", "C1"} <= set(view.record_ids())
+    assert {"A1", "O1", "R1", "I1", "C1"} <= {ref[1] for ref in view.record_refs()}
 
 
 def test_support_sees_tickets_and_masked_contacts_but_no_deals_orders_or_notes(

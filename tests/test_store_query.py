@@ -125,8 +125,12 @@ def test_every_payload_key_gets_an_index_of_its_kind() -> None:
 
 
 def test_batches() -> None:
-    assert [len(b) for b in qq.batched(range(600), 256)] == [256, 256, 88]
-    assert list(qq.batched([], 256)) == []
+    from crmassist.batching import batched
+
+    assert [len(b) for b in batched(range(600), 256)] == [256, 256, 88]
+    assert list(batched([], 256)) == []
+    with pytest.raises(ValueError):
+        list(batched([1], 0))
 
 
 def test_anyof_of_nothing_is_the_deny_all() -> None:
