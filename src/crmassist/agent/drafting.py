@@ -32,6 +32,12 @@ COMMITMENT = re.compile(
     r"wed|thu|fri|sat|sun|next|end|tomorrow))|承诺|答应|安排|将于|会在|下周|明天",
     re.IGNORECASE,
 )
+INTERNAL = re.compile(
+    r"approv|manager|margin|internal|deal desk|limit|ClearStream|PureWave|VP\b|"
+    r"审批|经理|内部|竞品",
+    re.IGNORECASE,
+)
+"""Sentences about our side's authority, people or competitors stay out of customer mail."""
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 RECENT_NOTES = 3
 
@@ -68,7 +74,7 @@ def sentences(text: str) -> list[str]:
 
 
 def commitments(text: str) -> list[str]:
-    return [s for s in sentences(text) if COMMITMENT.search(s)]
+    return [s for s in sentences(text) if COMMITMENT.search(s) and not INTERNAL.search(s)]
 
 
 def draft_follow_up(
@@ -130,7 +136,9 @@ def _recap(subject: str | None, body: str) -> str:
     sentences with contact details or numbers like IDs stay out of a customer email."""
     points = [subject] if subject else []
     points += [
-        s for s in sentences(body) if not COMMITMENT.search(s) and not _CONTACT_DETAILS.search(s)
+        s
+        for s in sentences(body)
+        if not COMMITMENT.search(s) and not _CONTACT_DETAILS.search(s) and not INTERNAL.search(s)
     ][:2]
     return "\n".join(f"- {p}" for p in points)
 

@@ -44,23 +44,29 @@ def _terms(text: str) -> set[str]:
 
 
 def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3) -> list[str]:
-    """The sentences of the top results that share most terms with the question, cited."""
+    """From the top article: its opening sentence (what the article is about) and the
+    sentences sharing most terms with the question, in reading order, cited."""
+    if not results:
+        return []
+    top = results[0]
+    body = top.get("text") or top.get("snippet", "")
+    title = top.get("title", "")
+    candidates = [
+        s.strip(" -*#") for s in _SENTENCE.split(body) if _readable(s.strip(" -*#"), title)
+    ]
+    if not candidates:
+        return [f"{title} {top['cite']}"]
     wanted = _terms(question)
-    scored: list[tuple[float, int, str]] = []
-    for rank, result in enumerate(results[:2]):
-        body = result.get("text") or result.get("snippet", "")
-        title = result.get("title", "")
-        for n, sentence in enumerate(_SENTENCE.split(body)):
-            sentence = sentence.strip(" -*#")
-            if len(sentence) < 12 or sentence == title:
-                continue
-            overlap = len(wanted & _terms(sentence)) - rank * 0.5 - n * 0.01
-            scored.append((overlap, -rank * 100 - n, f"{sentence} {result['cite']}"))
-    scored.sort(reverse=True)
-    chosen = {text for score, _, text in scored[:limit] if score > 0} or {
-        text for _, _, text in scored[:1]
-    }
-    return [text for _, _, text in sorted(scored, key=lambda s: -s[1]) if text in chosen]
+    ranked = sorted(
+        range(1, len(candidates)), key=lambda n: (-len(wanted & _terms(candidates[n])), n)
+    )
+    chosen = sorted([0, *ranked[: limit - 1]])
+    return [f"{candidates[n]} {top['cite']}" for n in chosen]
+
+
+def _readable(sentence: str, title: str) -> bool:
+    """Prose, not a table row, a heading or the title again."""
+    return len(sentence) >= 12 and sentence != title and not sentence.startswith("|")
 
 
 def bullet(lines: list[str]) -> str:
@@ -76,12 +82,10 @@ def money(amount: Any, currency: str) -> str:
 
 
 def table(columns: list[str], rows: list[list[Any]], limit: int = 15) -> str:
-    """A plain-text table: readable in a terminal, in Slack code blocks and in the console."""
-    cells = [[_cell(v) for v in row] for row in rows[:limit]]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    """A Markdown table: readable raw in a terminal, rendered by the console, and it stays
+    aligned after pseudonyms are replaced by names of another length."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:limit]]
     return "\n".join(lines)
 
 

@@ -380,8 +380,8 @@ class Planner:
                 "\n" + say("pipeline_more", shown=len(result["rows"]), count=result["deal_count"])
                 if result["deal_count"] > len(result["rows"]) else ""
             )  # fmt: skip
-            return f"{head}\n```\n{grid}\n```\n{cites}{more}"
-        return say("pipeline_grouped", description=result["description"]) + f"\n```\n{grid}\n```"
+            return f"{head}\n{grid}\n{cites}{more}"
+        return say("pipeline_grouped", description=result["description"]) + f"\n{grid}"
 
     def _customer_segments(self, turn: Turn, account: str | None) -> Step:
         segments = turn.result_of("customer_segments")
