@@ -106,3 +106,33 @@ def test_users_list(cli: CliRunner) -> None:
     users = {u["id"]: u for u in json.loads(result.stdout)}
     assert users["U4"]["role"] == "support"
     assert users["U6"]["name"] == "陈静"
+
+
+@pytest.mark.slow
+def test_ask_json_and_a_chat_with_a_follow_up(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRMASSIST_TODAY", "2026-11-20")
+    assert cli.invoke(app, ["import", str(MINI)]).exit_code == 0
+    asked = cli.invoke(app, ["ask", "how do I fix error E3?", "--as", "U1", "--json"])
+    assert asked.exit_code == 0, asked.output
+    reply = json.loads(asked.stdout)
+    assert {"conversation_id", "answer", "citations", "tool_calls"} <= set(reply)
+    assert reply["citations"][0]["record_id"] == "KB-T1"
+    assert reply["tool_calls"][0]["name"] == "search_knowledge"
+
+    chat = cli.invoke(
+        app,
+        ["chat", "--as", "U6"],
+        input="介绍一下杭州西湖国际酒店\nand their open tickets?\n\n",
+    )
+    assert chat.exit_code == 0, chat.output
+    assert "[A3]" in chat.stdout and "没有未关闭的工单" in chat.stdout
+    assert "No open tickets" in chat.stdout  # the follow-up resolved to the same hotel
+    assert "conversation" in chat.stdout
+
+
+def test_ask_as_an_unknown_user_is_one_line(cli: CliRunner) -> None:
+    cli.invoke(app, ["import", str(MINI), "--no-index"])
+    result = cli.invoke(app, ["ask", "hello", "--as", "ghost"])
+    assert result.exit_code == 1 and "unknown user 'ghost'" in result.stderr
