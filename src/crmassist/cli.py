@@ -307,6 +307,21 @@ def first_user_per_role(rt: Runtime, roles: list[str]) -> list[Principal]:
         return [principal_for(session, uid) for uid in ids if uid]
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the HTTP API (and, later, the Slack bot and web console) with uvicorn."""
+    import uvicorn
+
+    from crmassist.api.app import configure_logging, create_app
+
+    configure_logging(state.settings)
+    out.print(f"crmassist on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings=state.settings), host=host, port=port, log_config=None)
+
+
 @users_app.command("list")
 def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -331,3 +346,25 @@ def users_list(
     for row in rows:
         table.add_row(*(str(row[c] or "") for c in ("id", "name", "role", "team", "email")))
     out.print(table)
+
+
+@users_app.command("key")
+def users_key(
+    user_id: Annotated[str, typer.Argument(help="Whose key: a user id from `users list`.")],
+    label: Annotated[str | None, typer.Option(help="What the key is for.")] = None,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke all of the user's keys instead.")
+    ] = False,
+) -> None:
+    """Create an API key for the HTTP API (printed once; only its hash is stored)."""
+    from crmassist.access.keys import issue_key, revoke_keys
+    from crmassist.db import session_scope
+
+    with runtime() as rt, session_scope(rt.sessions) as session:
+        if revoke:
+            out.print(f"revoked {revoke_keys(session, user_id)} key(s) of {user_id}")
+            return
+        issued = issue_key(session, user_id, label)
+    print(issued.key)
+    err.print(f"[dim]key {issued.key_id} for {user_id}: use it as `Authorization: Bearer <key>`; "
+              "it is not shown again[/]")  # fmt: skip

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         default=True, description="Also find person names with the spaCy NER model."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(default=False, description="Structured (JSON) logs, one per line.")
+    max_request_bytes: int = Field(
+        default=1_000_000, ge=1_024, description="Largest request body the API accepts."
+    )
+    max_import_bytes: int = Field(
+        default=200_000_000, ge=1_024, description="Largest import archive (POST /v1/import)."
+    )
 
     llm: Literal["offline", "openai", "ollama"] = Field(
         default="offline",

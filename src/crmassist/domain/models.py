@@ -243,6 +243,20 @@ class IndexedRecord(Base):
     indexed_at: Mapped[datetime]
 
 
+class ApiKey(Base):
+    """An API key of a user. Only a hash of the secret is stored; the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    label: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 class Conversation(Base):
     """A chat thread with the assistant; Slack threads and console sessions map to one."""
 

@@ -27,15 +27,20 @@ from crmassist.db import session_scope
 from crmassist.domain.enums import LifecycleStage, Stage
 from crmassist.domain.models import (
     Account,
+    ApiKey,
     Base,
+    CitationRecord,
     Contact,
+    Conversation,
     Interaction,
     KnowledgeArticle,
+    Message,
     Opportunity,
     Order,
     Task,
     Team,
     Ticket,
+    ToolCallRecord,
     User,
 )
 from crmassist.errors import CrmassistError
@@ -406,7 +411,7 @@ def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
             sa.update(Task).where(Task.interaction_id.in_(notes)).values(interaction_id=None)
         )
     if users := gone.get("users"):
-        session.execute(sa.delete(Task).where(Task.owner_id.in_(users)))
+        _delete_user_records(session, users)
         for owned in (Account, Opportunity):
             session.execute(sa.update(owned).where(owned.owner_id.in_(users)).values(owner_id=None))
     for kind in reversed(KINDS):
@@ -415,6 +420,18 @@ def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
     if "users" in gone:
         used = sa.select(User.team_id).where(User.team_id.is_not(None))
         session.execute(sa.delete(Team).where(Team.id.not_in(used)))
+
+
+def _delete_user_records(session: Session, users: set[str]) -> None:
+    """A removed user's tasks, API keys and conversations go with them."""
+    session.execute(sa.delete(Task).where(Task.owner_id.in_(users)))
+    session.execute(sa.delete(ApiKey).where(ApiKey.user_id.in_(users)))
+    conversations = sa.select(Conversation.id).where(Conversation.user_id.in_(users))
+    messages = sa.select(Message.id).where(Message.conversation_id.in_(conversations))
+    for model in (ToolCallRecord, CitationRecord):
+        session.execute(sa.delete(model).where(model.message_id.in_(messages)))
+    session.execute(sa.delete(Message).where(Message.conversation_id.in_(conversations)))
+    session.execute(sa.delete(Conversation).where(Conversation.user_id.in_(users)))
 
 
 def _delete_account_records(session: Session, accounts: set[str], report: ImportReport) -> None:

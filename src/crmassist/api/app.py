@@ -1,0 +1,62 @@
+"""The FastAPI application: one per process, built from a Runtime (and so from Settings)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from crmassist.api import errors, middleware
+from crmassist.api.routers import admin, chat, crm, health
+from crmassist.runtime import Runtime
+from crmassist.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
+    """`runtime` for tests that share one; otherwise one is built from `settings`."""
+    rt = runtime or Runtime(settings or Settings())
+    metrics = middleware.Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _warm_up(rt)
+        yield
+        if runtime is None:
+            rt.close()
+
+    app = FastAPI(
+        title="crmassist",
+        version="0.1.0",
+        description="A conversational CRM assistant: every answer only from what you may see.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.state.metrics = metrics
+    errors.install(app)
+    middleware.install(app, rt.settings.max_request_bytes, rt.settings.max_import_bytes, metrics)
+    for router in (health.router, chat.router, crm.router, admin.router):
+        app.include_router(router)
+    return app
+
+
+def _warm_up(rt: Runtime) -> None:
+    """Build the heavy parts before the first request, not during it (and not twice)."""
+    _ = rt.engine, rt.redactor, rt.encoder
+    if rt.store.exists():
+        log.info("index ready")
+    else:
+        log.warning("no search index yet: run `crmassist index`; search and chat will answer 503")
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_json:
+        handler.setFormatter(middleware.JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)

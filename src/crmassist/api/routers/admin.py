@@ -1,0 +1,67 @@
+"""Admin-only: import a CRM export (a zip of the import format) and index what changed."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel
+
+from crmassist.api.deps import AdminDep, RuntimeDep
+from crmassist.errors import CrmassistError
+from crmassist.ingest.importer import KNOWN_FILES, import_directory
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+
+class ImportOut(BaseModel):
+    counts: dict[str, dict[str, int]]
+    warnings: list[str]
+    records_indexed: int
+    records_deleted_from_index: int
+
+
+@router.post("/import", response_model=ImportOut)
+def import_export(
+    rt: RuntimeDep,
+    admin: AdminDep,
+    archive: Annotated[
+        bytes, Body(media_type="application/zip", description="A zip of the import format.")
+    ],
+    prune: Annotated[bool, Query(description="Delete what the files no longer hold.")] = False,
+) -> ImportOut:
+    """Validate everything first (problems come back as `file:line: message`, nothing is
+    written), then upsert, then index only what changed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _unzip(archive, Path(tmp))
+        report = import_directory(root, rt.sessions, prune=prune, as_of=rt.settings.current_date())
+    rt.refresh_known_names()
+    indexed = rt.indexer().sync()
+    rt.audit.record(admin, "api:import", prune=prune, counts=dict(report.rows()))
+    names = ("inserted", "updated", "unchanged", "deleted")
+    return ImportOut(
+        counts={kind: dict(zip(names, counts, strict=True)) for kind, counts in report.rows()},
+        warnings=report.warnings,
+        records_indexed=indexed.records_indexed,
+        records_deleted_from_index=indexed.records_deleted,
+    )
+
+
+def _unzip(archive: bytes, target: Path) -> Path:
+    """Extract safely (no absolute paths, no `..`); a single top folder is stepped into."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+            for member in zipped.namelist():
+                if member.startswith("/") or ".." in Path(member).parts:
+                    raise CrmassistError(f"unsafe path in archive: {member}")
+            zipped.extractall(target)
+    except zipfile.BadZipFile as exc:
+        raise CrmassistError("the body is not a zip archive") from exc
+    entries = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    if len(entries) == 1 and entries[0].is_dir() and entries[0].name not in KNOWN_FILES:
+        return entries[0]  # zipped as "export/users.csv, export/kb/...": step into "export"
+    return target

@@ -1,0 +1,221 @@
+"""CRM data over HTTP, in the caller's scope: search, accounts, notes, pipeline, tasks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import BaseModel, Field
+
+from crmassist.access.scope import account_scope
+from crmassist.agent.assistant import CitationOut
+from crmassist.api.deps import PrincipalDep, RuntimeDep
+from crmassist.crm import activity, overview, pipeline
+from crmassist.db import session_scope
+from crmassist.domain.enums import Channel, SourceType
+from crmassist.domain.models import Account, User
+from crmassist.domain.periods import parse_day, parse_period
+from crmassist.errors import CrmassistError
+from crmassist.privacy.disclosure import reveal
+from crmassist.retrieval.search import SearchRequest
+
+router = APIRouter(prefix="/v1", tags=["crm"])
+
+
+class SearchIn(BaseModel):
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(5, ge=1, le=50)
+    sources: list[SourceType] = Field(default_factory=list)
+    account_id: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@router.post("/search", response_model=list[CitationOut])
+def search(body: SearchIn, rt: RuntimeDep, principal: PrincipalDep) -> list[CitationOut]:
+    """Hybrid search over what you may see; results cite their records."""
+    request = SearchRequest(
+        query=body.query,
+        k=body.k,
+        sources=tuple(body.sources),
+        account_id=body.account_id,
+        since=_midnight(body.since),
+        until=_midnight(body.until),
+    )
+    vault = rt.redactor.vault
+    return [
+        CitationOut(
+            source_type=c.source_type.value,
+            record_id=c.record_id,
+            title=reveal(c.title, principal, vault),
+            snippet=reveal(c.snippet, principal, vault),
+            score=round(c.score, 4),
+        )
+        for c in rt.retriever().search(principal, request)
+    ]
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    industry: str | None
+    region: str | None
+    size: str | None
+    lifecycle_stage: str
+    owner: str | None
+
+
+class Page(BaseModel):
+    items: list[AccountOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+@router.get("/accounts", response_model=Page)
+def accounts(
+    rt: RuntimeDep,
+    principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=200, description="Part of the name.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page:
+    """Accounts you may see, by name, paginated."""
+    where = [account_scope(principal)]
+    if q:
+        where.append(Account.name.ilike(f"%{q}%"))
+    with rt.sessions() as session:
+        total = session.scalar(sa.select(sa.func.count()).select_from(Account).where(*where)) or 0
+        rows = session.execute(
+            sa.select(Account, User.name)
+            .outerjoin(User, Account.owner_id == User.id)
+            .where(*where)
+            .order_by(Account.name, Account.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    items = [
+        AccountOut(
+            id=a.id,
+            name=a.name,
+            industry=a.industry,
+            region=a.region,
+            size=a.size,
+            lifecycle_stage=a.lifecycle_stage.value,
+            owner=owner,
+        )
+        for a, owner in rows
+    ]
+    more = offset + len(items) < total
+    return Page(
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if more else None,
+    )
+
+
+@router.get("/accounts/{account_id}", response_model=overview.CustomerOverview)
+def account(account_id: str, rt: RuntimeDep, principal: PrincipalDep) -> overview.CustomerOverview:
+    """The customer overview, each section only if your role may see it."""
+    with rt.sessions() as session:
+        view = overview.customer_overview(session, principal, account_id)
+    rt.audit.record(
+        principal, "api:account", target=account_id, records=[r[1] for r in view.record_refs()]
+    )
+    return view
+
+
+class InteractionIn(BaseModel):
+    account_id: str
+    channel: Channel = Channel.CALL
+    summary: str = Field(min_length=1, max_length=20_000)
+    contact_id: str | None = None
+    occurred_at: datetime | None = None
+    subject: str | None = Field(None, max_length=500)
+    follow_up_on: date | None = None
+    follow_up_title: str | None = Field(None, max_length=500)
+
+
+@router.post(
+    "/interactions",
+    response_model=activity.LoggedInteraction,
+    status_code=status.HTTP_201_CREATED,
+)
+def log_interaction(
+    body: InteractionIn,
+    response: Response,
+    rt: RuntimeDep,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> activity.LoggedInteraction:
+    """Log a note (and a follow-up task). The same `Idempotency-Key` logs once; a replay
+    answers 200 with the original note."""
+    new = activity.NewInteraction(**body.model_dump(), idempotency_key=idempotency_key)
+    with session_scope(rt.sessions) as session:
+        logged = activity.log_interaction(session, principal, new)
+    if logged.created:
+        rt.indexer().sync_records({SourceType.INTERACTION: [logged.interaction_id]})
+    else:
+        response.status_code = status.HTTP_200_OK
+    rt.audit.record(
+        principal, "api:log_interaction", target=logged.interaction_id, created=logged.created
+    )
+    return logged
+
+
+@router.get("/pipeline", response_model=pipeline.PipelineResult)
+def pipeline_query(
+    rt: RuntimeDep,
+    principal: PrincipalDep,
+    query: Annotated[pipeline.PipelineQuery, Query()],
+    close_period: Annotated[str | None, Query(description='e.g. "this quarter"')] = None,
+) -> pipeline.PipelineResult:
+    """Typed pipeline queries: filters, grouping, metric; a table plus a chart spec."""
+    today = rt.settings.current_date()
+    if close_period:
+        period = parse_period(close_period, today)
+        if period is None:
+            raise CrmassistError(f"cannot read the period {close_period!r}")
+        query = query.model_copy(
+            update={
+                "close_from": period.start,
+                "close_to": date.fromordinal(period.end.toordinal() - 1),
+            }
+        )
+    with rt.sessions() as session:
+        result = pipeline.run_pipeline(session, principal, query, today)
+    rt.audit.record(
+        principal, "api:pipeline", query=query.model_dump(mode="json", exclude_defaults=True)
+    )
+    return result
+
+
+@router.get("/tasks", response_model=list[activity.TaskView])
+def tasks(
+    rt: RuntimeDep,
+    principal: PrincipalDep,
+    include_done: bool = False,
+    account_id: str | None = None,
+    due: Annotated[str | None, Query(description='"this week", "2026-12-01", "下周"')] = None,
+) -> list[activity.TaskView]:
+    """Your follow-up tasks, soonest first."""
+    today = rt.settings.current_date()
+    due_before = None
+    if due:
+        period = parse_period(due, today)
+        due_before = (
+            date.fromordinal(period.end.toordinal() - 1) if period else parse_day(due, today)
+        )
+        if due_before is None:
+            raise CrmassistError(f"cannot read {due!r} as a date or period")
+    with rt.sessions() as session:
+        return activity.list_tasks(session, principal, include_done, account_id, due_before)
