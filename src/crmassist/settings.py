@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parents[2] / "prompts",
         description="Prompts and templates (system prompt, follow-up templates, intents).",
     )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="Bot token (xoxb-…). With the signing secret: Slack is on."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Verifies that requests to /slack/events come from Slack."
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="App-level token (xapp-…) for Socket Mode instead of HTTP."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL (tests: loopback)."
+    )
     today: date | None = Field(
         default=None,
         description="Pin 'today' for relative dates (demos, evals on a fixed dataset).",

@@ -109,9 +109,15 @@ class Assistant:
     def today(self) -> date:
         return self.settings.current_date()
 
-    def ask(self, principal: Principal, message: str, conversation_id: str | None = None) -> Reply:
+    def ask(
+        self,
+        principal: Principal,
+        message: str,
+        conversation_id: str | None = None,
+        external_key: str | None = None,
+    ) -> Reply:
         reply = None
-        for event in self.stream(principal, message, conversation_id, tokens=False):
+        for event in self.stream(principal, message, conversation_id, False, external_key):
             if event.kind == "reply":
                 reply = Reply.model_validate(event.data)
         assert reply is not None
@@ -123,11 +129,14 @@ class Assistant:
         message: str,
         conversation_id: str | None = None,
         tokens: bool = True,
+        external_key: str | None = None,
     ) -> Iterator[Event]:
+        """`external_key` names where the conversation lives (a Slack thread): the same key
+        continues the same conversation."""
         message = message.strip()
         if not message:
             raise ValueError("empty message")
-        conversation = self.conversations.open(principal, conversation_id, message)
+        conversation = self.conversations.open(principal, conversation_id, message, external_key)
         ctx = ToolContext(
             principal=principal,
             sessions=self.sessions,

@@ -46,14 +46,28 @@ class ConversationStore:
         self._sessions = sessions
 
     def open(
-        self, principal: Principal, conversation_id: str | None, title: str
+        self,
+        principal: Principal,
+        conversation_id: str | None,
+        title: str,
+        external_key: str | None = None,
     ) -> OpenConversation:
-        """The principal's conversation, or a new one; someone else's is not found."""
+        """The principal's conversation (by id, or by where it lives, e.g. a Slack thread),
+        or a new one; someone else's is not found."""
         with session_scope(self._sessions) as session:
+            found = None
             if conversation_id:
                 found = session.get(Conversation, conversation_id)
                 if found is None or found.user_id != principal.user_id:
                     raise NotFound(f"no conversation {conversation_id!r}")
+            elif external_key:
+                found = session.scalar(
+                    sa.select(Conversation).where(
+                        Conversation.external_key == external_key,
+                        Conversation.user_id == principal.user_id,
+                    )
+                )
+            if found is not None:
                 return OpenConversation(found.id, dict(found.context), _history(found))
             now = datetime.now(UTC)
             conversation = Conversation(
@@ -63,6 +77,7 @@ class ConversationStore:
                 created_at=now,
                 updated_at=now,
                 context={},
+                external_key=external_key,
             )
             session.add(conversation)
             return OpenConversation(conversation.id, {}, [])

@@ -7,7 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from crmassist.api import errors, middleware
 from crmassist.api.routers import admin, chat, crm, health
@@ -41,7 +41,30 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     middleware.install(app, rt.settings.max_request_bytes, rt.settings.max_import_bytes, metrics)
     for router in (health.router, chat.router, crm.router, admin.router):
         app.include_router(router)
+    _mount_slack(app, rt)
     return app
+
+
+def _mount_slack(app: FastAPI, rt: Runtime) -> None:
+    """`/slack/events` when Slack is configured; Socket Mode too when an app token is set."""
+    from crmassist.slack import build_slack_app
+
+    bolt = build_slack_app(rt)
+    if bolt is None:
+        return
+    from slack_bolt.adapter.fastapi import SlackRequestHandler
+
+    handler = SlackRequestHandler(bolt)
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    if rt.settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(bolt, rt.settings.slack_app_token.get_secret_value()).connect()
+        log.info("Slack Socket Mode connected")
 
 
 def _warm_up(rt: Runtime) -> None:

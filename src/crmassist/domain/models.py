@@ -269,10 +269,14 @@ class Conversation(Base):
     updated_at: Mapped[datetime]
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """What follow-ups resolve against: the customer, contact and records last discussed."""
+    external_key: Mapped[str | None] = mapped_column(sa.String(200))
+    """Where the conversation lives outside crmassist, e.g. a Slack thread."""
 
     messages: Mapped[list[Message]] = relationship(
         order_by="Message.seq", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    __table_args__ = (sa.UniqueConstraint("external_key", name="uq_conversations_external_key"),)
 
 
 class Message(Base):

@@ -1,0 +1,125 @@
+"""Block Kit for the assistant's replies, modals and help, and Markdown -> Slack mrkdwn."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crmassist.agent.assistant import Reply
+
+MAX_TEXT = 2900  # a section's text limit is 3000 characters
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_TABLE = re.compile(r"((?:^\|.*\|\s*$\n?)+)", re.MULTILINE)
+
+HELP = (
+    "*crmassist* answers from the CRM, only with what you may see.\n"
+    "• `/crm ask prepare me for my meeting with Acme`\n"
+    "• `/crm log call with Acme: they want the quote by Friday, follow up next Tuesday`\n"
+    "• `/crm pipeline which deals over 50k in negotiation slipped this quarter?`\n"
+    "• Mention me or send me a DM; replies in a thread keep the context.\n"
+    "• On any message: *More actions → Log to CRM* to turn it into a note."
+)
+
+
+def mrkdwn(text: str) -> str:
+    """Slack's dialect: single-star bold, tables as code blocks (Slack has no tables)."""
+    text = _BOLD.sub(r"*\1*", text)
+    return _TABLE.sub(lambda m: "```\n" + m.group(1).rstrip() + "\n```\n", text)
+
+
+def reply_blocks(reply: Reply, buttons: bool = True) -> list[dict[str, Any]]:
+    text = mrkdwn(reply.answer)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in _pieces(text)
+    ]
+    if reply.citations:
+        cited = " · ".join(f"[{c.record_id}] {c.title}" for c in reply.citations[:10])
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": cited[:MAX_TEXT]}]}
+        )
+    if buttons and reply.focus.get("account_id"):
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    _button("Draft follow-up", "draft_follow_up", reply.conversation_id),
+                    _button("Log as call", "log_as_call", reply.focus["account_id"] or ""),
+                ],
+            }
+        )
+    return blocks
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[i : i + MAX_TEXT] for i in range(0, max(len(text), 1), MAX_TEXT)] or [" "]
+
+
+def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+
+
+def log_modal(
+    accounts: list[tuple[str, str]], text: str, private_metadata: str, account_id: str | None
+) -> dict[str, Any]:
+    """Pick the customer (only the ones the user may see) and the channel, edit the note."""
+    options = [
+        {"text": {"type": "plain_text", "text": name[:75]}, "value": aid}
+        for aid, name in accounts[:100]
+    ]
+    account_select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "account",
+        "options": options,
+        "placeholder": {"type": "plain_text", "text": "Customer"},
+    }
+    chosen = [o for o in options if o["value"] == account_id]
+    if chosen:
+        account_select["initial_option"] = chosen[0]
+    channels = ["call", "meeting", "email", "chat", "note"]
+    return {
+        "type": "modal",
+        "callback_id": "log_to_crm",
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Log to CRM"},
+        "submit": {"type": "plain_text", "text": "Log"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "account",
+                "label": {"type": "plain_text", "text": "Customer"},
+                "element": account_select,
+            },
+            {
+                "type": "input",
+                "block_id": "channel",
+                "label": {"type": "plain_text", "text": "Type"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "channel",
+                    "initial_option": {
+                        "text": {"type": "plain_text", "text": "call"},
+                        "value": "call",
+                    },
+                    "options": [
+                        {"text": {"type": "plain_text", "text": c}, "value": c} for c in channels
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "summary",
+                "label": {"type": "plain_text", "text": "Note"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "summary",
+                    "multiline": True,
+                    "initial_value": text[:2900],
+                },
+            },
+        ],
+    }

@@ -1,0 +1,237 @@
+"""The Slack bot (slack-bolt): mentions, DMs, `/crm`, the "Log to CRM" message shortcut and
+reply buttons, all answered by the same assistant as the API, as the mapped CRM user.
+
+Slack users map to crmassist users by `slack_user_id`, else by e-mail (`users.info`);
+anyone else gets a polite refusal and nothing more. Bolt verifies every request's
+signature and acks within Slack's 3 seconds; the work runs after the ack (lazy
+listeners). Slack's retries (`X-Slack-Retry-Num`) are acknowledged and dropped, so nothing
+is answered or logged twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond, Say
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from crmassist.access.directory import principal_for
+from crmassist.access.principal import Principal
+from crmassist.access.scope import account_scope
+from crmassist.crm.activity import NewInteraction, log_interaction
+from crmassist.db import session_scope
+from crmassist.domain.enums import Channel, SourceType
+from crmassist.domain.models import Account, User
+from crmassist.runtime import Runtime
+from crmassist.slack.blocks import HELP, log_modal, mrkdwn, reply_blocks
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_USER = (
+    "Sorry, I can only help people who have a crmassist account, and I could not match "
+    "your Slack account to one. Please ask your CRM admin to add your Slack id or e-mail."
+)
+_MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+
+
+class SlackBot:
+    def __init__(self, rt: Runtime, client: WebClient) -> None:
+        self.rt = rt
+        self.client = client
+
+    # -- identity ------------------------------------------------------------------------
+
+    def principal(self, slack_user: str) -> Principal | None:
+        """The CRM user behind a Slack user: by Slack id, else by the profile's e-mail."""
+        with self.rt.sessions() as session:
+            user_id = session.scalar(sa.select(User.id).where(User.slack_user_id == slack_user))
+            if user_id is None:
+                email = self._email(slack_user)
+                if email:
+                    user_id = session.scalar(
+                        sa.select(User.id).where(sa.func.lower(User.email) == email.lower())
+                    )
+            return principal_for(session, user_id) if user_id else None
+
+    def _email(self, slack_user: str) -> str | None:
+        try:
+            profile = self.client.users_info(user=slack_user)["user"]["profile"]
+        except (SlackApiError, KeyError, TypeError):
+            return None
+        email = profile.get("email")
+        return str(email) if email else None
+
+    # -- answering ------------------------------------------------------------------------
+
+    def answer(self, slack_user: str, text: str, say: Say, thread: str, key: str) -> None:
+        principal = self.principal(slack_user)
+        if principal is None:
+            say(text=UNKNOWN_USER, thread_ts=thread)
+            return
+        question = _MENTION.sub("", text).strip()
+        if not question:
+            say(text=mrkdwn(HELP), thread_ts=thread)
+            return
+        reply = self.rt.assistant().ask(principal, question, external_key=key)
+        say(text=reply.answer[:3000], blocks=reply_blocks(reply), thread_ts=thread)
+
+    def visible_accounts(self, principal: Principal) -> list[tuple[str, str]]:
+        with self.rt.sessions() as session:
+            rows = session.execute(
+                sa.select(Account.id, Account.name)
+                .where(account_scope(principal))
+                .order_by(Account.name)
+            ).all()
+        return [(aid, name) for aid, name in rows]
+
+    def log_from_modal(self, slack_user: str, view: dict[str, Any]) -> str:
+        principal = self.principal(slack_user)
+        if principal is None:
+            return UNKNOWN_USER
+        values = view["state"]["values"]
+        origin = json.loads(view.get("private_metadata") or "{}")
+        new = NewInteraction(
+            account_id=values["account"]["account"]["selected_option"]["value"],
+            channel=Channel(values["channel"]["channel"]["selected_option"]["value"]),
+            summary=values["summary"]["summary"]["value"],
+            idempotency_key=f"slack:{origin.get('channel')}:{origin.get('ts')}"
+            if origin.get("ts")
+            else None,
+        )
+        with session_scope(self.rt.sessions) as session:
+            logged = log_interaction(session, principal, new)
+        if logged.created:
+            self.rt.indexer().sync_records({SourceType.INTERACTION: [logged.interaction_id]})
+        self.rt.audit.record(principal, "slack:log_to_crm", target=logged.interaction_id)
+        verb = "Logged" if logged.created else "Already logged"
+        return f"{verb} to {logged.account_name} [{logged.interaction_id}]."
+
+
+def build_slack_app(rt: Runtime) -> App | None:
+    """The Bolt app, or None when Slack is not configured (no token or signing secret)."""
+    settings = rt.settings
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        return None
+    token = settings.slack_bot_token.get_secret_value()
+    client = WebClient(token=token, base_url=settings.slack_api_url)
+
+    def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
+        """A single-workspace app: no `auth.test` round trip (and no network) per request."""
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
+
+    app = App(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        client=client,
+        authorize=authorize,
+        process_before_response=False,
+    )
+    register(app, SlackBot(rt, client))
+    return app
+
+
+def register(app: App, bot: SlackBot) -> None:
+    app.middleware(_drop_retries)
+
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any], say: Say, context: dict[str, Any]) -> None:
+        thread = event.get("thread_ts") or event["ts"]
+        key = f"slack:{context.get('team_id')}:{event['channel']}:{thread}"
+        bot.answer(event["user"], event.get("text", ""), say, thread, key)
+
+    @app.event("message")
+    def on_message(event: dict[str, Any], say: Say, context: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # channels need a mention; edits, joins and bots are not questions
+        thread = event.get("thread_ts") or event["ts"]
+        key = f"slack:{context.get('team_id')}:{event['channel']}:{thread}"
+        bot.answer(event["user"], event.get("text", ""), say, thread, key)
+
+    def ack_command(ack: Ack, command: dict[str, Any]) -> None:
+        sub = command.get("text", "").strip().split(" ", 1)[0].lower()
+        ack(text=mrkdwn(HELP) if sub in ("", "help") else "Working on it…")
+
+    def run_command(command: dict[str, Any], respond: Respond) -> None:
+        sub, _, rest = command.get("text", "").strip().partition(" ")
+        sub = sub.lower()
+        if sub in ("", "help"):
+            return
+        principal = bot.principal(command["user_id"])
+        if principal is None:
+            respond(text=UNKNOWN_USER, response_type="ephemeral")
+            return
+        question = {"log": f"log {rest}", "ask": rest, "pipeline": rest}.get(sub, f"{sub} {rest}")
+        reply = bot.rt.assistant().ask(
+            principal,
+            question,
+            external_key=f"slack-cmd:{command.get('channel_id')}:{command['user_id']}",
+        )
+        respond(
+            text=reply.answer[:3000],
+            blocks=reply_blocks(reply, buttons=False),
+            response_type="ephemeral",
+        )
+
+    app.command("/crm")(ack=ack_command, lazy=[run_command])
+
+    @app.shortcut("log_to_crm")
+    def on_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
+        ack()
+        principal = bot.principal(shortcut["user"]["id"])
+        if principal is None:
+            client.chat_postEphemeral(
+                channel=shortcut["channel"]["id"], user=shortcut["user"]["id"], text=UNKNOWN_USER
+            )
+            return
+        message = shortcut.get("message", {})
+        origin = json.dumps({"channel": shortcut["channel"]["id"], "ts": message.get("ts")})
+        view = log_modal(bot.visible_accounts(principal), message.get("text", ""), origin, None)
+        client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+
+    @app.view("log_to_crm")
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        ack()
+        result = bot.log_from_modal(body["user"]["id"], view)
+        origin = json.loads(view.get("private_metadata") or "{}")
+        if origin.get("channel"):
+            client.chat_postEphemeral(
+                channel=origin["channel"], user=body["user"]["id"], text=result
+            )
+
+    @app.action("draft_follow_up")
+    def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], say: Say) -> None:
+        ack()
+        principal = bot.principal(body["user"]["id"])
+        if principal is None:
+            return
+        reply = bot.rt.assistant().ask(principal, "draft a follow-up email", action["value"])
+        thread = body.get("container", {}).get("thread_ts") or body.get("container", {}).get(
+            "message_ts"
+        )
+        say(text=reply.answer[:3000], blocks=reply_blocks(reply, buttons=False), thread_ts=thread)
+
+    @app.action("log_as_call")
+    def on_log_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        principal = bot.principal(body["user"]["id"])
+        if principal is None:
+            return
+        channel = body.get("channel", {}).get("id")
+        origin = json.dumps({"channel": channel, "ts": None})
+        view = log_modal(bot.visible_accounts(principal), "", origin, action["value"])
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _drop_retries(req: BoltRequest, resp: BoltResponse, next: Any) -> BoltResponse:
+    """Slack re-sends an event it thinks was lost; the first delivery is already handled."""
+    if req.headers.get("x-slack-retry-num"):
+        log.info("dropping Slack retry %s", req.headers.get("x-slack-retry-num"))
+        return BoltResponse(status=200, body="")
+    return next()

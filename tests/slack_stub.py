@@ -1,0 +1,83 @@
+"""A loopback Slack: a Web API that records every call, plus request signing for Bolt."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SECRET = "test-signing-secret"
+EMAILS = {"USLACKMARIA": "dana.whitfield@aquapure.example", "USTRANGER1": "nobody@else.example"}
+
+
+class SlackStub:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+
+    def record(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.calls.append((method, args))
+        if method == "users.info":
+            email = EMAILS.get(str(args.get("user")), "")
+            return {"ok": True, "user": {"id": args.get("user"), "profile": {"email": email}}}
+        return {"ok": True, "ts": "1700000000.000100", "channel": args.get("channel")}
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """Listeners run after the ack: poll until the calls have arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [a for m, a in self.calls if m == method]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} {method} call(s), got {self.calls}")
+
+
+@contextmanager
+def serve(stub: SlackStub) -> Iterator[str]:
+    """Yields the Web API base URL (`CRMASSIST_SLACK_API_URL`); `/response/...` takes
+    slash-command responses (`response_url`)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                args = json.loads(raw or "{}")
+            else:
+                args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+            method = self.path.strip("/").split("/")[-1]
+            if self.path.startswith("/response/"):
+                method = "response_url"
+            payload = json.dumps(stub.record(method, args)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def signed(body: str, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
+    timestamp = str(at if at is not None else int(time.time()))
+    base = f"v0:{timestamp}:{body}".encode()
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}

@@ -1,0 +1,221 @@
+"""The Slack bot through Bolt's real request verification, mounted on the real app, with
+the Slack Web API replaced by a loopback server that records every call."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from crmassist.api import create_app
+from crmassist.domain.models import Interaction
+from crmassist.runtime import Runtime
+from tests.slack_stub import SECRET, SlackStub, serve, signed
+
+pytestmark = pytest.mark.slow
+DANA = "U0DANA0001"  # mapped by slack_user_id
+SOFIA = "USLACKSOFIA"  # mapped by e-mail through users.info
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[tuple[SlackStub, str]]:
+    stub = SlackStub()
+    from tests import slack_stub
+
+    slack_stub.EMAILS[SOFIA] = "sofia.marino@aquapure.example"
+    with serve(stub) as url:
+        yield stub, url
+
+
+@pytest.fixture(scope="module")
+def client(sample_rt: Runtime, slack: tuple[SlackStub, str]) -> Iterator[TestClient]:
+    rt = copy.copy(sample_rt)  # same database, index and models; Slack settings on top
+    rt.settings = sample_rt.settings.model_copy(
+        update={
+            "slack_bot_token": SecretStr("xoxb-test"),
+            "slack_signing_secret": SecretStr(SECRET),
+            "slack_api_url": slack[1],
+        }
+    )
+    with TestClient(create_app(runtime=rt)) as test_client:
+        yield test_client
+
+
+def post_event(client: TestClient, event: dict[str, Any], **headers: str) -> Any:
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event_id": f"Ev{time.time_ns()}",
+            "event": event,
+        }
+    )
+    return client.post(
+        "/slack/events",
+        content=body,
+        headers={"Content-Type": "application/json", **signed(body), **headers},
+    )
+
+
+def post_form(client: TestClient, fields: dict[str, str]) -> Any:
+    body = urllib.parse.urlencode(fields)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed(body)}
+    return client.post("/slack/events", content=body, headers=headers)
+
+
+def mention(user: str, text: str, ts: str, thread: str | None = None) -> dict[str, Any]:
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@UBOT> {text}",
+        "channel": "C1",
+        "ts": ts,
+    }
+    if thread:
+        event["thread_ts"] = thread
+    return event
+
+
+def test_requests_without_a_valid_signature_are_rejected(client: TestClient) -> None:
+    body = json.dumps({"type": "event_callback", "event": mention(DANA, "hi", "1.0")})
+    forged = {**signed(body, secret="wrong"), "Content-Type": "application/json"}
+    assert client.post("/slack/events", content=body, headers=forged).status_code == 401
+    stale = {**signed(body, at=int(time.time()) - 600), "Content-Type": "application/json"}
+    assert client.post("/slack/events", content=body, headers=stale).status_code == 401
+
+
+def test_a_mention_is_answered_in_its_thread_and_the_thread_remembers(
+    client: TestClient, slack: tuple[SlackStub, str]
+) -> None:
+    stub, _ = slack
+    before = len(stub.calls)
+    response = post_event(client, mention(DANA, "prepare me for my meeting with Acme", "100.1"))
+    assert response.status_code == 200
+    posted = stub.wait_for("chat.postMessage", count=1 + _count(stub, "chat.postMessage", before))
+    answer = posted[-1]
+    assert answer["thread_ts"] == "100.1" and "[A001]" in answer["text"]
+    blocks = json.loads(answer["blocks"]) if isinstance(answer["blocks"], str) else answer["blocks"]
+    assert blocks[-1]["type"] == "actions"
+    assert [b["action_id"] for b in blocks[-1]["elements"]] == ["draft_follow_up", "log_as_call"]
+    post_event(client, mention(DANA, "and their open tickets?", "100.2", thread="100.1"))
+    follow = stub.wait_for("chat.postMessage", count=len(posted) + 1)[-1]
+    assert follow["thread_ts"] == "100.1" and "T9001" in follow["text"]
+
+
+def test_a_dm_from_a_user_found_by_email(client: TestClient, slack: tuple[SlackStub, str]) -> None:
+    stub, _ = slack
+    count = _count(stub, "chat.postMessage")
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": SOFIA,
+        "text": "what are my tasks?",
+        "channel": "D1",
+        "ts": "200.1",
+    }
+    post_event(client, event)
+    reply = stub.wait_for("chat.postMessage", count=count + 1)[-1]
+    assert reply["channel"] == "D1" and "task" in reply["text"].lower()
+    assert any(m == "users.info" and a.get("user") == SOFIA for m, a in stub.calls)
+
+
+def test_unknown_slack_users_get_a_polite_refusal_and_nothing_else(
+    client: TestClient, slack: tuple[SlackStub, str]
+) -> None:
+    stub, _ = slack
+    count = _count(stub, "chat.postMessage")
+    post_event(client, mention("USTRANGER1", "prepare me for my meeting with Acme", "300.1"))
+    reply = stub.wait_for("chat.postMessage", count=count + 1)[-1]
+    assert reply["text"].startswith("Sorry, I can only help people")
+    assert "Acme" not in reply["text"] and "blocks" not in reply
+
+
+def test_retries_are_acknowledged_and_dropped(
+    client: TestClient, slack: tuple[SlackStub, str]
+) -> None:
+    stub, _ = slack
+    count = _count(stub, "chat.postMessage")
+    response = post_event(
+        client,
+        mention(DANA, "how do I fix error E3?", "400.1"),
+        **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert response.status_code == 200
+    time.sleep(1.0)
+    assert _count(stub, "chat.postMessage") == count
+
+
+def test_slash_command_help_is_the_ack_and_ask_goes_to_response_url(
+    client: TestClient, slack: tuple[SlackStub, str]
+) -> None:
+    stub, url = slack
+    base = {
+        "command": "/crm",
+        "user_id": DANA,
+        "channel_id": "C1",
+        "team_id": "T1",
+        "trigger_id": "t",
+    }
+    help_ = post_form(
+        client, {**base, "text": "help", "response_url": url.replace("/api/", "/response/1")}
+    )
+    assert help_.status_code == 200 and "/crm ask" in help_.text
+    asked = post_form(
+        client,
+        {
+            **base,
+            "text": "ask how do I fix error E3?",
+            "response_url": url.replace("/api/", "/response/2"),
+        },
+    )
+    assert asked.status_code == 200 and "Working on it" in asked.text
+    answer = stub.wait_for("response_url")[-1]
+    assert "KB-0003" in answer["text"] and answer["response_type"] == "ephemeral"
+
+
+def test_log_to_crm_shortcut_opens_a_modal_and_logs_once(
+    client: TestClient, slack: tuple[SlackStub, str], sample_rt: Runtime
+) -> None:
+    stub, _ = slack
+    shortcut = {
+        "type": "message_action", "callback_id": "log_to_crm", "trigger_id": "trig-1",
+        "team": {"id": "T1"}, "user": {"id": DANA}, "channel": {"id": "C9"},
+        "message": {"ts": "500.1", "text": "Maria says the board approved the second skid."},
+    }  # fmt: skip
+    assert post_form(client, {"payload": json.dumps(shortcut)}).status_code == 200
+    view = stub.wait_for("views.open")[-1]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    options = view["blocks"][0]["element"]["options"]
+    assert "A001" in {o["value"] for o in options} and "A022" not in {o["value"] for o in options}
+    state = {
+        "account": {"account": {"selected_option": {"value": "A001"}}},
+        "channel": {"channel": {"selected_option": {"value": "chat"}}},
+        "summary": {"summary": {"value": "Maria says the board approved the second skid."}},
+    }
+    submission = {
+        "type": "view_submission", "team": {"id": "T1"}, "user": {"id": DANA},
+        "view": {"callback_id": "log_to_crm", "private_metadata": view["private_metadata"], "state": {"values": state}},  # noqa: E501
+    }  # fmt: skip
+    for _ in range(2):
+        assert post_form(client, {"payload": json.dumps(submission)}).status_code == 200
+    confirmations = stub.wait_for("chat.postEphemeral", count=2)
+    assert confirmations[-2]["text"].startswith("Logged to Acme Corporation")
+    assert confirmations[-1]["text"].startswith("Already logged")
+    with sample_rt.sessions() as session:
+        logged = session.scalars(
+            sa.select(Interaction).where(Interaction.idempotency_key == "slack:C9:500.1")
+        ).all()
+    assert len(logged) == 1 and logged[0].author_id == "U001"
+
+
+def _count(stub: SlackStub, method: str, upto: int | None = None) -> int:
+    calls = stub.calls if upto is None else stub.calls[:upto]
+    return sum(1 for m, _ in calls if m == method)
