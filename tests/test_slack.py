@@ -202,7 +202,7 @@ def test_log_to_crm_shortcut_opens_a_modal_and_logs_once(
     }
     submission = {
         "type": "view_submission", "team": {"id": "T1"}, "user": {"id": DANA},
-        "view": {"callback_id": "log_to_crm", "private_metadata": view["private_metadata"], "state": {"values": state}},  # noqa: E501
+        "view": {"id": "V1", "type": "modal", "callback_id": "log_to_crm", "private_metadata": view["private_metadata"], "state": {"values": state}},  # noqa: E501
     }  # fmt: skip
     for _ in range(2):
         assert post_form(client, {"payload": json.dumps(submission)}).status_code == 200
