@@ -6,8 +6,10 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse
 
 from crmassist.api import errors, middleware
 from crmassist.api.routers import admin, chat, crm, health
@@ -15,6 +17,7 @@ from crmassist.runtime import Runtime
 from crmassist.settings import Settings
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
@@ -42,6 +45,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     for router in (health.router, chat.router, crm.router, admin.router):
         app.include_router(router)
     _mount_slack(app, rt)
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        """The web console: one static page, no build step; it talks to /v1 with the key."""
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
     return app
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from crmassist.access.scope import account_scope
 from crmassist.agent.assistant import CitationOut
 from crmassist.api.deps import PrincipalDep, RuntimeDep
-from crmassist.crm import activity, overview, pipeline
+from crmassist.crm import activity, overview, pipeline, records
 from crmassist.db import session_scope
 from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import Account, User
@@ -219,3 +219,37 @@ def tasks(
             raise CrmassistError(f"cannot read {due!r} as a date or period")
     with rt.sessions() as session:
         return activity.list_tasks(session, principal, include_done, account_id, due_before)
+
+
+class Me(BaseModel):
+    user_id: str
+    name: str
+    role: str
+    team_id: str | None
+
+
+@router.get("/me", response_model=Me)
+def me(rt: RuntimeDep, principal: PrincipalDep) -> Me:
+    """Who the API key belongs to."""
+    with rt.sessions() as session:
+        user = session.get(User, principal.user_id)
+        name = user.name if user else principal.user_id
+    return Me(
+        user_id=principal.user_id, name=name, role=principal.role.value, team_id=principal.team_id
+    )
+
+
+@router.get("/records/{kind}/{record_id}", response_model=records.RecordView)
+def record(
+    kind: records.RecordKind, record_id: str, rt: RuntimeDep, principal: PrincipalDep
+) -> records.RecordView:
+    """A cited record (article, note, ticket, deal, order, task), if you may see it; personal
+    data in it is shown as your role allows."""
+    with rt.sessions() as session:
+        view = records.get_record(session, principal, kind, record_id)
+    rt.audit.record(principal, "api:record", target=f"{kind.value}/{record_id}")
+    if kind in (records.RecordKind.INTERACTIONS, records.RecordKind.TICKETS):
+        redactor = rt.redactor
+        body = reveal(redactor.redact(view.body).text, principal, redactor.vault)
+        view = view.model_copy(update={"body": body})
+    return view
