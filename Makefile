@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install crmassist with its dev tools
 
-run: install ## Load the sample data, build the index, show answers as each role
-	$(BIN)/crmassist demo --data $(DATA)
+run: install ## Load the sample, show a conversation per role, then serve API, console and Slack
+	$(BIN)/crmassist demo --data $(DATA) --serve
 
 test: install ## Run the whole test suite (SQLite and PostgreSQL, real model, real index)
 	$(BIN)/python -m pytest

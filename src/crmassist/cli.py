@@ -272,6 +272,11 @@ def demo(
     script: Annotated[Path, typer.Option(help="The scripted conversations.")] = Path(
         "knowledge/demo.yaml"
     ),
+    serve_after: Annotated[
+        bool,
+        typer.Option("--serve", help="Then start the service, with an API key per role."),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.", min=1, max=65535)] = 8000,
 ) -> None:
     """Load the sample data, index it, then hold a short conversation as each role."""
     import yaml
@@ -291,6 +296,22 @@ def demo(
                 reply = assistant.ask(principal, question, conversation)
                 conversation = reply.conversation_id
                 print_reply(reply)
+        principals = first_user_per_role(rt, list(plan["conversations"]))
+        keys = demo_keys(rt, principals) if serve_after else []
+    if serve_after:
+        out.rule("the service")
+        for principal, key in zip(principals, keys, strict=True):
+            out.print(f"{principal.role.value:>8}  {principal.user_id}  {key}", highlight=False)
+        out.print("Sign in to the console with one of these keys, or use them as Bearer tokens.")
+        serve(host="127.0.0.1", port=port)
+
+
+def demo_keys(rt: Runtime, principals: list[Principal]) -> list[str]:
+    from crmassist.access.keys import issue_key
+    from crmassist.db import session_scope
+
+    with session_scope(rt.sessions) as session:
+        return [issue_key(session, p.user_id, "demo").key for p in principals]
 
 
 def first_user_per_role(rt: Runtime, roles: list[str]) -> list[Principal]:

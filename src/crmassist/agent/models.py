@@ -27,16 +27,17 @@ def offline_planner(settings: Settings, lexicon: list[str], regions: list[str]) 
 def remote_model(settings: Settings) -> BaseChatModel:
     """An OpenAI-compatible endpoint (OpenAI, vLLM, DeepSeek, Qwen, ...) or Ollama."""
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    base_url = settings.llm_base_url or None  # an empty variable means "not set"
     if settings.llm == "openai":
         from langchain_openai import ChatOpenAI
 
-        if not key and not settings.llm_base_url:
+        if not key and not base_url:
             raise ModelNotConfigured(
                 "CRMASSIST_LLM=openai needs CRMASSIST_LLM_API_KEY or CRMASSIST_LLM_BASE_URL"
             )
         return ChatOpenAI(
             model=settings.llm_model,
-            base_url=settings.llm_base_url,
+            base_url=base_url,
             api_key=key or "not-needed",
             temperature=settings.llm_temperature,
             timeout=settings.llm_timeout_seconds,
@@ -47,7 +48,7 @@ def remote_model(settings: Settings) -> BaseChatModel:
 
         return ChatOllama(
             model=settings.llm_model,
-            base_url=settings.llm_base_url,
+            base_url=base_url,
             temperature=settings.llm_temperature,
         )
     raise ModelNotConfigured(f"unknown model kind {settings.llm!r}")

@@ -69,7 +69,7 @@ def _mount_slack(app: FastAPI, rt: Runtime) -> None:
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
-    if rt.settings.slack_app_token is not None:
+    if rt.settings.slack_app_token is not None and rt.settings.slack_app_token.get_secret_value():
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         SocketModeHandler(bolt, rt.settings.slack_app_token.get_secret_value()).connect()

@@ -116,9 +116,12 @@ class SlackBot:
 def build_slack_app(rt: Runtime) -> App | None:
     """The Bolt app, or None when Slack is not configured (no token or signing secret)."""
     settings = rt.settings
-    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    if not token or not secret:
         return None
-    token = settings.slack_bot_token.get_secret_value()
     client = WebClient(token=token, base_url=settings.slack_api_url)
 
     def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
@@ -126,7 +129,7 @@ def build_slack_app(rt: Runtime) -> App | None:
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
 
     app = App(
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=secret,
         client=client,
         authorize=authorize,
         process_before_response=False,
