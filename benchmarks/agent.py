@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crmassist.agent.assistant import Assistant  # noqa: E402
+from benchmarks.common import machine, percentiles  # noqa: E402
 from crmassist.runtime import Runtime  # noqa: E402
 from tests.agent_support import ScriptedModel, call, sample_runtime, say, who  # noqa: E402
 
@@ -47,11 +44,6 @@ QUESTIONS = [
     ("U013", "pipeline by stage"),
     ("U001", "what are my tasks next week?"),
 ]
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(values, n=100)
-    return {"p50_ms": round(cuts[49], 1), "p95_ms": round(cuts[94], 1), "n": len(values)}
 
 
 def offline_turns(rt: Runtime, rounds: int) -> dict[str, Any]:
@@ -86,15 +78,7 @@ def overhead(rt: Runtime, turns: int) -> dict[str, Any]:
     principal = who(rt, "U001")
     for n in range(turns + 1):
         model = TimedModel(script=[call("list_tasks"), say("You have no urgent tasks.")])
-        assistant = Assistant(
-            rt.settings,
-            rt.sessions,
-            rt.audit,
-            redactor=lambda: rt.redactor,
-            retriever=rt.retriever,
-            index_records=lambda only: rt.indexer().sync_records(only),
-            model=model,
-        )
+        assistant = rt.assistant(model)
         started = time.perf_counter()
         reply = assistant.ask(principal, "anything due?")
         total = (time.perf_counter() - started) * 1000
@@ -103,17 +87,6 @@ def overhead(rt: Runtime, turns: int) -> dict[str, Any]:
             totals.append(total)
             overheads.append(total - model.spent_ms - tool_ms)
     return {"turn": percentiles(totals), "overhead_beyond_model_and_tools": percentiles(overheads)}
-
-
-def machine() -> dict[str, Any]:
-    import torch
-
-    return {
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def main() -> None:

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +30,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from benchmarks.common import machine, percentiles
 from crmassist.access.directory import principal_for
 from crmassist.access.principal import Principal
 from crmassist.domain.models import User
@@ -112,8 +112,7 @@ def latency(
         started = time.perf_counter()
         retriever.search(principal, SearchRequest(text, k=k))
         times.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(times, n=100)
-    return {"p50_ms": round(cuts[49], 2), "p95_ms": round(cuts[94], 2)}
+    return percentiles(times)
 
 
 def search_at(
@@ -157,19 +156,7 @@ def _embed_latency(rt: Runtime, asked: Sequence[str]) -> dict[str, float]:
         started = time.perf_counter()
         rt.encoder.embed_query(text)
         times.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(times, n=100)
-    return {"p50_ms": round(cuts[49], 2), "p95_ms": round(cuts[94], 2)}
-
-
-def machine() -> dict[str, Any]:
-    import torch
-
-    return {
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
+    return percentiles(times)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -3,6 +3,7 @@ server, plain and streaming; the same agent graph, guard and tools as offline.""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -43,14 +44,9 @@ def assistant(sample_rt: Runtime, stub: OpenAIStub) -> Iterator[Assistant]:
         settings = sample_rt.settings.model_copy(
             update={"llm": "openai", "llm_base_url": url, "llm_model": "stub-model"}
         )
-        yield Assistant(
-            settings,
-            sample_rt.sessions,
-            sample_rt.audit,
-            redactor=lambda: sample_rt.redactor,
-            retriever=sample_rt.retriever,
-            index_records=lambda only: sample_rt.indexer().sync_records(only),
-        )
+        rt = copy.copy(sample_rt)  # same services, the OpenAI settings on top
+        rt.settings = settings
+        yield rt.assistant()
 
 
 def test_tool_calls_over_real_http(

@@ -17,15 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def assistant_with(rt: Runtime, model: ScriptedModel) -> Assistant:
-    return Assistant(
-        rt.settings,
-        rt.sessions,
-        rt.audit,
-        redactor=lambda: rt.redactor,
-        retriever=rt.retriever,
-        index_records=lambda only: rt.indexer().sync_records(only),
-        model=model,
-    )
+    return rt.assistant(model)
 
 
 def test_no_raw_personal_data_ever_reaches_the_model(sample_rt: Runtime) -> None:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crmassist.settings import Settings
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from crmassist.access.audit import AuditLog
     from crmassist.agent.assistant import Assistant
     from crmassist.ingest.indexer import Indexer
@@ -137,7 +139,8 @@ class Runtime:
             raise IndexMissing()
         return Retriever(self.store, self.encoder, self.sparse, self.redactor, self.audit)
 
-    def assistant(self) -> Assistant:
+    def assistant(self, model: BaseChatModel | None = None) -> Assistant:
+        """The assistant on this runtime's services; `model` replaces the configured one."""
         from crmassist.agent.assistant import Assistant
 
         return Assistant(
@@ -147,6 +150,7 @@ class Runtime:
             redactor=lambda: self.redactor,
             retriever=self.retriever,
             index_records=lambda only: self.indexer().sync_records(only),
+            model=model,
         )
 
     def close(self) -> None:

@@ -23,15 +23,20 @@ from crmassist.domain.enums import Channel, TaskStatus
 from crmassist.domain.models import Account, Contact, Interaction, Task
 
 
-class NewInteraction(BaseModel):
+class InteractionFields(BaseModel):
+    """What a caller says about a note; the API takes the idempotency key from a header."""
+
     account_id: str
-    channel: Channel
+    channel: Channel = Channel.CALL
     summary: str = Field(min_length=1, max_length=20_000)
     contact_id: str | None = None
     occurred_at: datetime | None = None
     subject: str | None = Field(None, max_length=500)
     follow_up_on: date | None = None
     follow_up_title: str | None = Field(None, max_length=500)
+
+
+class NewInteraction(InteractionFields):
     idempotency_key: str | None = Field(None, max_length=200)
 
 

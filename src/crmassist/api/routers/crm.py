@@ -14,7 +14,7 @@ from crmassist.agent.assistant import CitationOut
 from crmassist.api.deps import PrincipalDep, RuntimeDep
 from crmassist.crm import activity, overview, pipeline, records
 from crmassist.db import session_scope
-from crmassist.domain.enums import Channel, SourceType
+from crmassist.domain.enums import SourceType
 from crmassist.domain.models import Account, User
 from crmassist.domain.periods import parse_day, parse_period
 from crmassist.errors import CrmassistError
@@ -134,24 +134,13 @@ def account(account_id: str, rt: RuntimeDep, principal: PrincipalDep) -> overvie
     return view
 
 
-class InteractionIn(BaseModel):
-    account_id: str
-    channel: Channel = Channel.CALL
-    summary: str = Field(min_length=1, max_length=20_000)
-    contact_id: str | None = None
-    occurred_at: datetime | None = None
-    subject: str | None = Field(None, max_length=500)
-    follow_up_on: date | None = None
-    follow_up_title: str | None = Field(None, max_length=500)
-
-
 @router.post(
     "/interactions",
     response_model=activity.LoggedInteraction,
     status_code=status.HTTP_201_CREATED,
 )
 def log_interaction(
-    body: InteractionIn,
+    body: activity.InteractionFields,
     response: Response,
     rt: RuntimeDep,
     principal: PrincipalDep,
