@@ -20,11 +20,16 @@ EMAILS = {"USLACKMARIA": "dana.whitfield@aquapure.example", "USTRANGER1": "nobod
 class SlackStub:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.base = ""
         self.lock = threading.Lock()
 
     def record(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             self.calls.append((method, args))
+        if method == "files.getUploadURLExternal":
+            return {"ok": True, "upload_url": f"{self.base}upload/F1", "file_id": "F1"}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": "F1", "title": args.get("files")}]}
         if method == "users.info":
             email = EMAILS.get(str(args.get("user")), "")
             return {"ok": True, "user": {"id": args.get("user"), "profile": {"email": email}}}
@@ -49,7 +54,15 @@ def serve(stub: SlackStub) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            raw_bytes = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if "/upload/" in self.path:  # files_upload_v2 sends the bytes here
+                stub.record("upload", {"bytes": len(raw_bytes), "png": raw_bytes[:4] == b"\x89PNG"})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+                return
+            raw = raw_bytes.decode()
             if self.headers.get("Content-Type", "").startswith("application/json"):
                 args = json.loads(raw or "{}")
             else:
@@ -69,8 +82,9 @@ def serve(stub: SlackStub) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    stub.base = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/"
+        yield f"{stub.base}api/"
     finally:
         server.shutdown()
         server.server_close()

@@ -219,3 +219,17 @@ def test_log_to_crm_shortcut_opens_a_modal_and_logs_once(
 def _count(stub: SlackStub, method: str, upto: int | None = None) -> int:
     calls = stub.calls if upto is None else stub.calls[:upto]
     return sum(1 for m, _ in calls if m == method)
+
+
+def test_pipeline_answers_come_with_a_chart_image(
+    client: TestClient, slack: tuple[SlackStub, str]
+) -> None:
+    stub, _ = slack
+    count = _count(stub, "chat.postMessage")
+    post_event(client, mention("U0GRAC0003", "pipeline by stage", "600.1"))
+    answer = stub.wait_for("chat.postMessage", count=count + 1)[-1]
+    assert "```" in answer["text"] or "```" in json.dumps(answer.get("blocks", ""))
+    upload = stub.wait_for("upload")[-1]
+    assert upload["png"] and upload["bytes"] > 500
+    done = stub.wait_for("files.completeUploadExternal")[-1]
+    assert done["channel_id"] == "C1" and done["thread_ts"] == "600.1"

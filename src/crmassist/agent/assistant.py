@@ -72,6 +72,8 @@ class Reply(BaseModel):
     citations: list[CitationOut]
     tool_calls: list[ToolCallOut]
     focus: dict[str, str | None]
+    charts: list[dict[str, Any]] = []
+    """Chart specs (bar charts of pipeline answers) the console and Slack can draw."""
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,7 @@ class Assistant:
                 for c in ctx.turn.calls
             ],
             focus={k: shown(v) if v else v for k, v in ctx.focus.as_dict().items()},
+            charts=ctx.turn.charts,
         )
 
 

@@ -52,6 +52,8 @@ class TurnLog:
     citations: list[Citation] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
     calls: list[ToolCallView] = field(default_factory=list)
+    charts: list[dict[str, Any]] = field(default_factory=list)
+    """Chart specs of pipeline results, for interfaces that draw them."""
     refs: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Records a tool showed, by id: (kind, title), for citing SQL-backed answers."""
 

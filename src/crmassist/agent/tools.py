@@ -406,6 +406,8 @@ class PipelineQueryTool(CrmTool):
                 )
         with self.ctx.sessions() as session:
             result = pipeline.run_pipeline(session, self.ctx.principal, query, self.ctx.today)
+        if result.chart is not None:
+            self.ctx.turn.charts.append(result.chart.model_dump())
         if query.group_by is None:
             for row in result.rows:
                 self.ctx.turn.show("opportunities", str(row[0]), str(row[1]))

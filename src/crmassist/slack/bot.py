@@ -30,6 +30,7 @@ from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import Account, User
 from crmassist.runtime import Runtime
 from crmassist.slack.blocks import HELP, log_modal, mrkdwn, reply_blocks
+from crmassist.slack.chart import bar_chart_png
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ class SlackBot:
 
     # -- answering ------------------------------------------------------------------------
 
-    def answer(self, slack_user: str, text: str, say: Say, thread: str, key: str) -> None:
+    def answer(
+        self, slack_user: str, text: str, say: Say, channel: str, thread: str, key: str
+    ) -> None:
         principal = self.principal(slack_user)
         if principal is None:
             say(text=UNKNOWN_USER, thread_ts=thread)
@@ -80,6 +83,24 @@ class SlackBot:
             return
         reply = self.rt.assistant().ask(principal, question, external_key=key)
         say(text=reply.answer[:3000], blocks=reply_blocks(reply), thread_ts=thread)
+        self.post_charts(reply.charts, channel, thread)
+
+    def post_charts(self, charts: list[dict[str, Any]], channel: str, thread: str) -> None:
+        """Pipeline answers get their chart as an image in the thread (Slack has no charts)."""
+        for chart in charts:
+            if len(chart.get("labels", [])) < 2:
+                continue  # one bar says nothing the table does not
+            try:
+                self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=thread,
+                    content=bar_chart_png(chart),
+                    filename="pipeline.png",
+                    title=str(chart.get("title", "pipeline")),
+                    request_file_info=False,
+                )
+            except SlackApiError as exc:  # the answer is already posted; the image is extra
+                log.warning("could not upload a chart: %s", exc.response.get("error"))
 
     def visible_accounts(self, principal: Principal) -> list[tuple[str, str]]:
         with self.rt.sessions() as session:
@@ -145,7 +166,7 @@ def register(app: App, bot: SlackBot) -> None:
     def on_mention(event: dict[str, Any], say: Say, context: dict[str, Any]) -> None:
         thread = event.get("thread_ts") or event["ts"]
         key = f"slack:{context.get('team_id')}:{event['channel']}:{thread}"
-        bot.answer(event["user"], event.get("text", ""), say, thread, key)
+        bot.answer(event["user"], event.get("text", ""), say, event["channel"], thread, key)
 
     @app.event("message")
     def on_message(event: dict[str, Any], say: Say, context: dict[str, Any]) -> None:
@@ -153,7 +174,7 @@ def register(app: App, bot: SlackBot) -> None:
             return  # channels need a mention; edits, joins and bots are not questions
         thread = event.get("thread_ts") or event["ts"]
         key = f"slack:{context.get('team_id')}:{event['channel']}:{thread}"
-        bot.answer(event["user"], event.get("text", ""), say, thread, key)
+        bot.answer(event["user"], event.get("text", ""), say, event["channel"], thread, key)
 
     def ack_command(ack: Ack, command: dict[str, Any]) -> None:
         sub = command.get("text", "").strip().split(" ", 1)[0].lower()
