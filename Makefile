@@ -36,6 +36,7 @@ format: install
 bench: install ## Retrieval and agent benchmarks (JSON in benchmarks/results/)
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/agent.py
+	$(BIN)/python benchmarks/privacy.py
 
 sample: ## Regenerate the sample CRM data (seeded, deterministic)
 	$(BIN)/python knowledge/generate_sample.py --out knowledge/sample

@@ -57,8 +57,9 @@ def server(sample_rt: Runtime) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[WebDriver]:
+    """A fresh browser per test: no session storage or pending sign-in leaks between them."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM or ""
     for flag in (
@@ -83,9 +84,8 @@ def key_for(rt: Runtime, user: str) -> str:
 
 def sign_in(browser: WebDriver, server: str, key: str) -> WebDriverWait:
     browser.get(server + "/")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(server + "/")
     wait = WebDriverWait(browser, 60)
+    wait.until(ec.visibility_of_element_located((By.ID, "key")))
     browser.find_element(By.ID, "key").send_keys(key)
     browser.find_element(By.ID, "signin").click()
     wait.until(ec.visibility_of_element_located((By.ID, "app")))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from datetime import date
 
 import pytest
@@ -309,13 +308,12 @@ def test_names_are_escaped_and_junk_is_ignored() -> None:
 
 
 def test_known_names_scale_to_a_large_crm() -> None:
+    """20,000 names compile into one working pattern (its speed: benchmarks/privacy.py)."""
     known = [f"Contact{i:05d} Person{i % 97}" for i in range(20_000)] + ["王伟东"]
-    started = time.perf_counter()
     pattern = known_names_pattern(known)
     assert pattern is not None
     text = "Call with Contact01234 Person70 about PF-10; 王伟东确认。 " * 10
     hits = [m.group() for m in pattern.finditer(text)]
-    assert time.perf_counter() - started < 5
     assert hits[:2] == ["Contact01234 Person70", "王伟东"] and len(hits) == 20
 
 
