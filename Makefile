@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= knowledge/sample
 
-.PHONY: install run demo serve test lint format bench sample clean
+.PHONY: install run demo serve test eval lint format bench sample clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: install ## Load the sample, show a conversation per role, then serve API, c
 
 test: install ## Run the whole test suite (SQLite and PostgreSQL, real model, real index)
 	$(BIN)/python -m pytest
+
+eval: install ## The core eval suite with the offline planner; fails below evals/thresholds.yaml
+	$(BIN)/crmassist eval --dataset evals/core.yaml --report build/eval/core.json
 
 lint: install ## Style and types
 	$(BIN)/ruff check src tests benchmarks knowledge

@@ -343,6 +343,76 @@ def serve(
     uvicorn.run(create_app(settings=state.settings), host=host, port=port, log_config=None)
 
 
+@app.command("eval")
+def eval_(
+    dataset: Annotated[Path, typer.Option(help="Cases (YAML).")] = Path("evals/core.yaml"),
+    data: Annotated[
+        Path, typer.Option(help="CRM export to evaluate on, in the import format.")
+    ] = Path("knowledge/sample"),
+    model: Annotated[
+        str | None, typer.Option(help="offline, openai or ollama [env: CRMASSIST_LLM].")
+    ] = None,
+    thresholds: Annotated[Path, typer.Option(help="Bars (YAML).")] = Path("evals/thresholds.yaml"),
+    report: Annotated[
+        Path | None, typer.Option(help="Write JSON here, and a Markdown report beside it.")
+    ] = None,
+    compare_with: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--compare", help="Compare two JSON results instead of running."),
+    ] = None,
+) -> None:
+    """Run an eval suite on a fresh copy of DATA; exit 1 below the bars in --thresholds."""
+    import tempfile
+
+    import yaml
+    from tqdm import tqdm
+
+    from crmassist.evals.dataset import load_dataset
+    from crmassist.evals.report import compare, markdown, print_summary
+    from crmassist.evals.runner import below_thresholds, run_dataset
+    from crmassist.runtime import Runtime
+
+    if compare_with:
+        before, after = (json.loads(p.read_text(encoding="utf-8")) for p in compare_with)
+        out.print(compare(before, after))
+        return
+    bars = yaml.safe_load(thresholds.read_text(encoding="utf-8"))
+    pinned = yaml.safe_load(dataset.read_text(encoding="utf-8")).get("today")
+    with tempfile.TemporaryDirectory() as tmp:
+        updates: dict[str, object] = {
+            "data_dir": Path(tmp),
+            "database_url": None,
+            "qdrant_url": None,
+            "qdrant_path": None,
+        }
+        if model:
+            updates["llm"] = model
+        if pinned and state.settings.today is None:
+            updates["today"] = pinned
+        settings = state.settings.model_copy(update=updates)
+        rt = Runtime(settings)
+        try:
+            from crmassist.ingest.importer import import_directory
+
+            import_directory(data, rt.sessions, as_of=settings.current_date())
+            with rt.sessions() as session:
+                cases = load_dataset(dataset, session)
+            run_index(rt, rebuild=False)
+            with tqdm(total=len(cases.cases), unit="case", desc="Evaluating") as bar:
+                result = run_dataset(rt, cases, progress=lambda _: bar.update())
+        finally:
+            rt.close()
+    print_summary(out, result)
+    missed = below_thresholds(result["summary"], bars)
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        report.with_suffix(".md").write_text(markdown(result, missed), encoding="utf-8")
+        out.print(f"wrote {report} and {report.with_suffix('.md')}")
+    if missed:
+        fail("below the bar: " + "; ".join(missed))
+
+
 @users_app.command("list")
 def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

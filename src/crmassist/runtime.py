@@ -81,7 +81,18 @@ class Runtime:
         from crmassist.privacy import build_redactor
 
         redactor = build_redactor(self.settings, self.sessions, self.known_names())
-        return redactor.with_public_values(self.published_contact_points(redactor))
+        return redactor.with_public_values(self.public_strings(redactor))
+
+    def public_strings(self, redactor: Redactor) -> set[str]:
+        """Strings that are never personal data here: published contact points, and the
+        names of customer organisations (the NER model sometimes takes "Acme" for a person)."""
+        from crmassist.domain.models import Account
+
+        with self.sessions() as session:
+            names = session.scalars(sa.select(Account.name)).all()
+        words = {w.strip(".,&()") for name in names for w in name.split()}
+        organisations = set(names) | {w for w in words if len(w) >= 3 and w[:1].isupper()}
+        return self.published_contact_points(redactor) | organisations
 
     def published_contact_points(self, redactor: Redactor) -> set[str]:
         """Emails and phone numbers printed in public KB articles: published, so not private."""
@@ -116,9 +127,7 @@ class Runtime:
         published contact points are no longer treated as personal."""
         if "redactor" in self.__dict__:
             updated = self.redactor.with_known_names(self.known_names())
-            self.__dict__["redactor"] = updated.with_public_values(
-                self.published_contact_points(updated)
-            )
+            self.__dict__["redactor"] = updated.with_public_values(self.public_strings(updated))
 
     def indexer(self) -> Indexer:
         from crmassist.ingest.chunking import Chunker

@@ -103,6 +103,7 @@ def _citations_json(citations: list[Citation]) -> str:
                 "source": c.source_type.value,
                 "title": c.title,
                 "snippet": c.snippet,
+                "text": c.text,
                 "score": round(c.score, 3),
             }
             for c in citations

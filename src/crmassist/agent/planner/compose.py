@@ -44,24 +44,49 @@ def _terms(text: str) -> set[str]:
 
 
 def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3) -> list[str]:
-    """From the top article: its opening sentence (what the article is about) and the
-    sentences sharing most terms with the question, in reading order, cited."""
+    """From the top article: the sentences (and table rows) sharing most terms with the
+    question, in reading order, cited."""
     if not results:
         return []
     top = results[0]
     body = top.get("text") or top.get("snippet", "")
     title = top.get("title", "")
     candidates = [
-        s.strip(" -*#") for s in _SENTENCE.split(body) if _readable(s.strip(" -*#"), title)
+        s.strip(" -*#")
+        for s in _SENTENCE.split(_tables_as_text(body))
+        if _readable(s.strip(" -*#"), title)
     ]
     if not candidates:
         return [f"{title} {top['cite']}"]
     wanted = _terms(question)
-    ranked = sorted(
-        range(1, len(candidates)), key=lambda n: (-len(wanted & _terms(candidates[n])), n)
-    )
-    chosen = sorted([0, *ranked[: limit - 1]])
+
+    def relevance(n: int) -> tuple[float, int]:
+        bonus = 0.5 if n == 0 else 0.0  # an opening sentence usually says what this is
+        return (-(len(wanted & _terms(candidates[n])) + bonus), n)
+
+    chosen = sorted(sorted(range(len(candidates)), key=relevance)[:limit])
     return [f"{candidates[n]} {top['cite']}" for n in chosen]
+
+
+def _tables_as_text(body: str) -> str:
+    """Markdown table rows become sentences ("PF-10 filter: 3 months, 45."), so an answer
+    can quote the row a question is about; header rows and separators go."""
+    lines = body.splitlines()
+    out = []
+    for n, line in enumerate(lines):
+        if not line.lstrip().startswith("|"):
+            out.append(line)
+            continue
+        following = lines[n + 1] if n + 1 < len(lines) else ""
+        if _separator(line) or _separator(following):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        out.append(f"{cells[0]}: {', '.join(c for c in cells[1:] if c)}.")
+    return "\n".join(out)
+
+
+def _separator(line: str) -> bool:
+    return line.lstrip().startswith("|") and set(line.strip()) <= set("|-: ")
 
 
 def _readable(sentence: str, title: str) -> bool:

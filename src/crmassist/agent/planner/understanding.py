@@ -132,10 +132,12 @@ def _mention_score(text: str, name: str) -> float:
     if _CJK.search(name):
         return _cjk_mention_score(text, core) if _CJK.search(text) else 0.0
     words = normalise(text).split()
-    first = core.split()[0]
-    if len(first) >= 4 and any(fuzz.ratio(first, w) >= 80 for w in words):
-        return max(88.0, fuzz.partial_ratio(core, normalise(text)))
-    return float(fuzz.partial_ratio(core, " ".join(words))) if len(core) >= 6 else 0.0
+    name_words = [w for w in core.split() if len(w) >= 4] or core.split()
+    matched = [n for n in name_words if any(fuzz.ratio(n, w) >= 85 for w in words)]
+    if not matched:
+        return 0.0  # no word of the name is in the text: "her" is not "Fisheries"
+    score = 70.0 + 30.0 * len(matched) / len(name_words)
+    return max(score, 88.0) if matched[0] == name_words[0] else score
 
 
 _GENERIC_ZH = re.compile(r"有限公司|集团|公司|酒店|医院|学校|中心|国际|大")
