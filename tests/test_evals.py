@@ -67,3 +67,97 @@ def test_a_broken_dataset_is_a_clear_error(sample_rt: Runtime, tmp_path: Path) -
     broken.write_text("cases:\n  - {id: x}\n", encoding="utf-8")
     with sample_rt.sessions() as session, pytest.raises(DatasetError, match="needs id, user"):
         load_dataset(broken, session)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "score", "unsupported"),
+    [
+        ('{"supported": true, "unsupported": []}', 1.0, []),
+        ('Sure! {"supported": false, "unsupported": ["a 20% discount"]}', 0.0, ["a 20% discount"]),
+    ],
+)
+def test_the_llm_judge_reads_its_verdict(
+    verdict: str, score: float, unsupported: list[str]
+) -> None:
+    from crmassist.evals.judge import Judge
+    from crmassist.settings import Settings
+    from tests.agent_support import ScriptedModel, say
+
+    model = ScriptedModel(script=[say(verdict)])
+    judge = Judge(model, Settings().prompts_dir)
+    assert judge.groundedness("O0001: 76,000 USD", "The deal is 76,000 USD.") == (
+        score,
+        unsupported,
+    )
+    sent = str(model.seen[0][-1].content)
+    assert "O0001: 76,000 USD" in sent and "The deal is 76,000 USD." in sent
+
+
+def test_an_unreadable_verdict_counts_as_unsupported() -> None:
+    from crmassist.evals.judge import Judge
+    from crmassist.settings import Settings
+    from tests.agent_support import ScriptedModel, say
+
+    judge = Judge(ScriptedModel(script=[say("I think it is fine")]), Settings().prompts_dir)
+    score, why = judge.groundedness("s", "a")
+    assert score == 0.0 and why[0].startswith("unreadable verdict")
+
+
+@pytest.mark.slow
+def test_the_eval_command_on_other_data_writes_reports_and_fails_below_the_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from crmassist.cli import app
+    from tests.conftest import DATA
+
+    monkeypatch.setenv("CRMASSIST_DATA_DIR", str(tmp_path / "untouched"))
+    cases = tmp_path / "mini.yaml"
+    cases.write_text(
+        """
+today: 2026-11-20
+cases:
+  - {id: e3, category: kb, user: U1, ask: "how do I fix error E3?", expect: {retrieve: [KB-T1]}}
+  - {id: hidden, category: permission, user: U2, ask: "prepare me for my meeting with Acme", expect: {forbid_records: [A1]}}
+  - {generate: invisible_accounts, user: U1}
+""",  # noqa: E501
+        encoding="utf-8",
+    )
+    report = tmp_path / "out" / "mini.json"
+    ok = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            str(cases),
+            "--data",
+            str(DATA / "mini_crm"),
+            "--report",
+            str(report),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    result = json.loads(report.read_text(encoding="utf-8"))
+    assert (
+        result["summary"]["overall"]["cases"] == 4 and result["summary"]["overall"]["passed"] == 4
+    )
+    assert "# Eval report" in report.with_suffix(".md").read_text(encoding="utf-8")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("recall_at_5: 1.01\n", encoding="utf-8")
+    failed = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            str(cases),
+            "--data",
+            str(DATA / "mini_crm"),
+            "--thresholds",
+            str(strict),
+        ],
+    )
+    assert failed.exit_code == 1 and "below the bar" in failed.stderr
+    assert not (tmp_path / "untouched").exists()  # evals never touch the user's data dir

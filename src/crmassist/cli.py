@@ -54,7 +54,7 @@ state = State()
 def main(
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Where the embedded database and index live [env: CRMASSIST_DATA_DIR]."),
+        typer.Option(help="Where the embedded database and index live (env CRMASSIST_DATA_DIR)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
@@ -345,12 +345,15 @@ def serve(
 
 @app.command("eval")
 def eval_(
-    dataset: Annotated[Path, typer.Option(help="Cases (YAML).")] = Path("evals/core.yaml"),
+    suite: Annotated[str, typer.Option(help="A suite in evals/: evals/SUITE.yaml.")] = "core",
+    dataset: Annotated[
+        Path | None, typer.Option(help="Cases (YAML) anywhere; overrides --suite.")
+    ] = None,
     data: Annotated[
         Path, typer.Option(help="CRM export to evaluate on, in the import format.")
     ] = Path("knowledge/sample"),
     model: Annotated[
-        str | None, typer.Option(help="offline, openai or ollama [env: CRMASSIST_LLM].")
+        str | None, typer.Option(help="offline, openai or ollama (default: CRMASSIST_LLM).")
     ] = None,
     thresholds: Annotated[Path, typer.Option(help="Bars (YAML).")] = Path("evals/thresholds.yaml"),
     report: Annotated[
@@ -376,6 +379,9 @@ def eval_(
         before, after = (json.loads(p.read_text(encoding="utf-8")) for p in compare_with)
         out.print(compare(before, after))
         return
+    dataset = dataset or Path("evals") / f"{suite}.yaml"
+    if not dataset.is_file():
+        fail(f"no dataset at {dataset}")
     bars = yaml.safe_load(thresholds.read_text(encoding="utf-8"))
     pinned = yaml.safe_load(dataset.read_text(encoding="utf-8")).get("today")
     with tempfile.TemporaryDirectory() as tmp:
@@ -398,8 +404,14 @@ def eval_(
             with rt.sessions() as session:
                 cases = load_dataset(dataset, session)
             run_index(rt, rebuild=False)
+            judge = None
+            if settings.llm != "offline":
+                from crmassist.agent.models import remote_model
+                from crmassist.evals.judge import Judge
+
+                judge = Judge(remote_model(settings), settings.prompts_dir)
             with tqdm(total=len(cases.cases), unit="case", desc="Evaluating") as bar:
-                result = run_dataset(rt, cases, progress=lambda _: bar.update())
+                result = run_dataset(rt, cases, progress=lambda _: bar.update(), judge=judge)
         finally:
             rt.close()
     print_summary(out, result)

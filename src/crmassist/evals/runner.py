@@ -26,12 +26,13 @@ from crmassist.crm.pipeline import PipelineQuery, run_pipeline
 from crmassist.domain.models import Contact, Interaction, Message, ToolCallRecord
 from crmassist.evals import metrics
 from crmassist.evals.dataset import Case, Dataset
+from crmassist.evals.judge import Judge
 from crmassist.privacy.disclosure import revealed_types
 from crmassist.runtime import Runtime
 
 METRICS = (
     "recall_at_5", "mrr", "ndcg_at_5", "correctness", "groundedness", "citation_precision",
-    "tool_accuracy", "pii_leak_rate", "unauthorized_rate",
+    "tool_accuracy", "pii_leak_rate", "unauthorized_rate", "judge_groundedness",
 )  # fmt: skip
 
 
@@ -182,11 +183,14 @@ class Scorer:
 Progress = Callable[[CaseResult], None]
 
 
-def run_dataset(rt: Runtime, dataset: Dataset, progress: Progress | None = None) -> dict[str, Any]:
+def run_dataset(
+    rt: Runtime, dataset: Dataset, progress: Progress | None = None, judge: Judge | None = None
+) -> dict[str, Any]:
+    """`judge`: an LLM groundedness judge, added when a model is configured."""
     assistant = rt.assistant()
     results: list[CaseResult] = []
     for case in dataset.cases:
-        result = _run_case(rt, assistant, case)
+        result = _run_case(rt, assistant, case, judge)
         results.append(result)
         if progress:
             progress(result)
@@ -198,7 +202,7 @@ def run_dataset(rt: Runtime, dataset: Dataset, progress: Progress | None = None)
     }
 
 
-def _run_case(rt: Runtime, assistant: Any, case: Case) -> CaseResult:
+def _run_case(rt: Runtime, assistant: Any, case: Case, judge: Judge | None) -> CaseResult:
     with rt.sessions() as session:
         principal = principal_for(session, case.user)
     started = time.perf_counter()
@@ -208,8 +212,15 @@ def _run_case(rt: Runtime, assistant: Any, case: Case) -> CaseResult:
         conversation = reply.conversation_id
     elapsed = (time.perf_counter() - started) * 1000
     assert reply is not None
-    scorer = Scorer(rt, case, principal, reply, _tool_results(rt, reply.conversation_id))
+    sources = _tool_results(rt, reply.conversation_id)
+    scorer = Scorer(rt, case, principal, reply, sources)
     scorer.check()
+    if judge is not None and sources:
+        stored = _stored_answer(rt, reply.conversation_id)
+        score, unsupported = judge.groundedness(sources, stored)
+        scorer.scores["judge_groundedness"] = score
+        if unsupported:
+            scorer.failures.append(f"judge: unsupported claims {unsupported[:3]}")
     return CaseResult(
         id=case.id,
         category=case.category,
@@ -238,6 +249,20 @@ def _tool_results(rt: Runtime, conversation_id: str) -> str:
             sa.select(ToolCallRecord.result).where(ToolCallRecord.message_id == last)
         )
         return "\n".join(texts)
+
+
+def _stored_answer(rt: Runtime, conversation_id: str) -> str:
+    """The answer as the model wrote it (pseudonymised): what a judge may see."""
+    with rt.sessions() as session:
+        return (
+            session.scalar(
+                sa.select(Message.content)
+                .where(Message.conversation_id == conversation_id, Message.role == "assistant")
+                .order_by(Message.seq.desc())
+                .limit(1)
+            )
+            or ""
+        )
 
 
 def summarize(results: list[CaseResult]) -> dict[str, Any]:
