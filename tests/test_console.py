@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -96,6 +97,16 @@ def tab(browser: WebDriver, name: str) -> None:
     browser.find_element(By.CSS_SELECTOR, f"nav button[data-tab='{name}']").click()
 
 
+def open_customer(browser: WebDriver, wait: WebDriverWait, name: str) -> Any:
+    """Customers tab -> search -> the first hit's page; returns the page's heading."""
+    tab(browser, "customers")
+    browser.find_element(By.ID, "customer-input").send_keys(name)
+    browser.find_element(By.CSS_SELECTOR, "#customer-form button").click()
+    first = (By.CSS_SELECTOR, "#customer-results .result")
+    wait.until(ec.visibility_of_element_located(first)).click()
+    return wait.until(ec.visibility_of_element_located((By.ID, "customer-name")))
+
+
 def test_a_bad_key_is_refused(browser: WebDriver, server: str) -> None:
     browser.get(server + "/")
     browser.find_element(By.ID, "key").send_keys("crm_nope_nope")
@@ -144,13 +155,7 @@ def test_kb_search_pipeline_chart_and_customer_page(
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect.bar")) >= 3
     assert "stage" in browser.find_element(By.ID, "pipeline-table").text
     browser.save_screenshot(str(SHOTS / "4-pipeline.png"))
-    tab(browser, "customers")
-    browser.find_element(By.ID, "customer-input").send_keys("Acme")
-    browser.find_element(By.CSS_SELECTOR, "#customer-form button").click()
-    wait.until(
-        ec.visibility_of_element_located((By.CSS_SELECTOR, "#customer-results .result"))
-    ).click()
-    name = wait.until(ec.visibility_of_element_located((By.ID, "customer-name")))
+    name = open_customer(browser, wait, "Acme")
     assert "Acme Corporation" in name.text
     assert "Open deals" in browser.find_element(By.ID, "side").text
     browser.save_screenshot(str(SHOTS / "5-customer.png"))
@@ -160,13 +165,7 @@ def test_support_sees_the_same_customer_without_deals_and_with_masked_contacts(
     browser: WebDriver, server: str, sample_rt: Runtime
 ) -> None:
     wait = sign_in(browser, server, key_for(sample_rt, "U010"))
-    tab(browser, "customers")
-    browser.find_element(By.ID, "customer-input").send_keys("Acme")
-    browser.find_element(By.CSS_SELECTOR, "#customer-form button").click()
-    wait.until(
-        ec.visibility_of_element_located((By.CSS_SELECTOR, "#customer-results .result"))
-    ).click()
-    wait.until(ec.visibility_of_element_located((By.ID, "customer-name")))
+    open_customer(browser, wait, "Acme")
     side = browser.find_element(By.ID, "side").text
     assert "Open deals" not in side and "m***@acme-corp.example" in side
     assert "maria.gonzalez@acme-corp.example" not in side
