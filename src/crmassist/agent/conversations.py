@@ -22,7 +22,7 @@ from crmassist.retrieval.search import Citation
 
 HISTORY_TURNS = 6
 """Earlier user/assistant messages a model gets back; older ones are kept but not re-sent."""
-RESULT_CHARS = 4000
+RESULT_CHARS = 20_000
 
 
 @dataclass(frozen=True)

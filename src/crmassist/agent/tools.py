@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import sqlalchemy as sa
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,9 +23,12 @@ from crmassist.agent.drafting import FollowUpDraft, draft_follow_up
 from crmassist.crm import activity, health, overview, pipeline
 from crmassist.crm.customers import CustomerMatch, find_customers, unambiguous
 from crmassist.domain.enums import Channel, SourceType
+from crmassist.domain.models import KnowledgeArticle
 from crmassist.domain.periods import parse_day, parse_period
 from crmassist.errors import CrmassistError
 from crmassist.retrieval.search import Citation, SearchRequest
+
+ARTICLE_CHARS = 4000
 
 
 def to_json(value: Any) -> str:
@@ -132,7 +137,27 @@ class SearchKnowledge(CrmTool):
         request = SearchRequest(query=query, k=k, sources=(SourceType.KB,))
         citations = self.ctx.retriever().search(self.ctx.principal, request)
         self.cite(citations)
-        return _citations_json(citations)
+        return _citations_json(self._whole_articles(citations))
+
+    def _whole_articles(self, citations: list[Citation], top: int = 2) -> list[Citation]:
+        """The best articles in full, not just their best chunk: an answer often needs the
+        table row or step next to the passage that matched. Articles are vendor text,
+        already visible to this principal (the filter let them through)."""
+        wanted = [c.record_id for c in citations[:top]]
+        with self.ctx.sessions() as session:
+            bodies = dict(
+                session.execute(
+                    sa.select(KnowledgeArticle.id, KnowledgeArticle.body).where(
+                        KnowledgeArticle.id.in_(wanted)
+                    )
+                ).all()
+            )
+        return [
+            replace(c, text=f"{c.title}\n{bodies[c.record_id]}"[:ARTICLE_CHARS])
+            if c.record_id in bodies
+            else c
+            for c in citations
+        ]
 
 
 # --- find_customer -----------------------------------------------------------------------------

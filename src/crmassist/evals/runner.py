@@ -7,6 +7,7 @@ may not see.
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -67,12 +68,13 @@ class Scorer:
         expect, answer = self.case.expect, self.reply.answer
         cited = [c.record_id for c in self.reply.citations]
         if expected := expect.get("retrieve"):
-            self.scores["recall_at_5"] = metrics.recall_at(expected, cited)
-            self.scores["mrr"] = metrics.reciprocal_rank(expected, cited)
-            self.scores["ndcg_at_5"] = metrics.ndcg_at(expected, cited)
+            ranked = self.retrieved(cited)
+            self.scores["recall_at_5"] = metrics.recall_at(expected, ranked)
+            self.scores["mrr"] = metrics.reciprocal_rank(expected, ranked)
+            self.scores["ndcg_at_5"] = metrics.ndcg_at(expected, ranked)
             if self.scores["recall_at_5"] < 1:
                 self.failures.append(
-                    f"expected {expected} among the first 5 citations, got {cited[:5]}"
+                    f"expected {expected} among the first 5 retrieved, got {ranked[:5]}"
                 )
         facts = list(expect.get("facts", []))
         found = [f for f in facts if metrics.contains(answer, f)]
@@ -94,6 +96,12 @@ class Scorer:
         if "logged" in expect:
             self._logged(expect["logged"])
         self._never()
+
+    def retrieved(self, cited: list[str]) -> list[str]:
+        """What the answer cites, then what the tools returned, in rank order (search
+        results, the customer an overview is about)."""
+        found = re.findall(r'"cite": "\[([^\]]+)\]"|"account_id": "([^"]+)"', self.tool_text)
+        return list(dict.fromkeys([*cited, *(a or b for a, b in found)]))
 
     def _pipeline(self, spec: dict[str, Any]) -> None:
         """Expected numbers come from the database at run time, never from the dataset."""
