@@ -77,3 +77,13 @@ def test_days(text: str, expected: date) -> None:
 def test_impossible_dates_are_not_days() -> None:
     assert parse_day("2026-02-30", TODAY) is None
     assert parse_day("no date here", TODAY) is None
+
+
+def test_last_day_and_due_by() -> None:
+    from crmassist.domain.periods import due_by
+
+    period = parse_period("this month", TODAY)
+    assert period is not None and period.last_day == date(2026, 11, 30)
+    assert due_by("next week", TODAY) == date(2026, 11, 29)
+    assert due_by("2026-12-01", TODAY) == date(2026, 12, 1)
+    assert due_by("whenever", TODAY) is None

@@ -24,7 +24,7 @@ from crmassist.crm import activity, health, overview, pipeline
 from crmassist.crm.customers import CustomerMatch, find_customers, unambiguous
 from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import KnowledgeArticle
-from crmassist.domain.periods import parse_day, parse_period
+from crmassist.domain.periods import due_by, midnight_utc, parse_day, parse_period
 from crmassist.errors import CrmassistError
 from crmassist.retrieval.search import Citation, SearchRequest
 
@@ -271,7 +271,7 @@ class SearchInteractions(CrmTool):
             if found is None:
                 raise ToolException(f"cannot read the period {period!r}; try 'last week'")
             since, until = found.start, found.end
-        return _midnight(since), _midnight(until)
+        return midnight_utc(since), midnight_utc(until)
 
 
 def _recent_first(citations: list[Citation], k: int) -> list[Citation]:
@@ -286,10 +286,6 @@ def _recent_first(citations: list[Citation], k: int) -> list[Citation]:
     return sorted(
         kept, key=lambda c: c.occurred_at or datetime.min.replace(tzinfo=UTC), reverse=True
     )
-
-
-def _midnight(day: date | None) -> datetime | None:
-    return datetime.combine(day, time(), tzinfo=UTC) if day else None
 
 
 # --- log_interaction ---------------------------------------------------------------------------
@@ -421,15 +417,7 @@ class PipelineQueryTool(CrmTool):
         args = PipelineArgs(**arguments)
         query = pipeline.PipelineQuery(**args.model_dump(exclude={"close_period"}))
         if args.close_period:
-            period = parse_period(args.close_period, self.ctx.today)
-            if period is None:
-                raise ToolException(f"cannot read the period {args.close_period!r}")
-            query.close_from = period.start
-            query.close_to = date.fromordinal(period.end.toordinal() - 1)
-            if query.slipped:  # slipped within the window: it closed before today
-                query.close_to = min(
-                    query.close_to, date.fromordinal(self.ctx.today.toordinal() - 1)
-                )
+            query = pipeline.within_close_period(query, args.close_period, self.ctx.today)
         with self.ctx.sessions() as session:
             result = pipeline.run_pipeline(session, self.ctx.principal, query, self.ctx.today)
         if result.chart is not None:
@@ -542,8 +530,7 @@ class ListTasks(CrmTool):
     ) -> str:
         if account_id or customer:
             account_id, _ = self.resolve_account(account_id, customer)
-        period = parse_period(due, self.ctx.today) if due else None
-        due_before = date.fromordinal(period.end.toordinal() - 1) if period else None
+        due_before = due_by(due, self.ctx.today) if due else None
         with self.ctx.sessions() as session:
             tasks = activity.list_tasks(
                 session, self.ctx.principal, include_done, account_id, due_before

@@ -7,7 +7,7 @@ grouped by currency as well.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -21,6 +21,8 @@ from crmassist.access.scope import Section, account_scope, may_see
 from crmassist.crm.errors import AccessDenied
 from crmassist.domain.enums import Stage
 from crmassist.domain.models import Account, Opportunity, Team, User
+from crmassist.domain.periods import parse_period
+from crmassist.errors import CrmassistError
 
 OPEN_STAGES = [s for s in Stage if s.is_open]
 
@@ -100,6 +102,18 @@ class PipelineResult(BaseModel):
     deal_count: int
     chart: ChartSpec | None = None
     description: str
+
+
+def within_close_period(query: PipelineQuery, phrase: str, today: date) -> PipelineQuery:
+    """The query limited to deals closing in a period named in words ("this quarter");
+    slipped deals closed before today, so their window ends yesterday."""
+    period = parse_period(phrase, today)
+    if period is None:
+        raise CrmassistError(f"cannot read the period {phrase!r}")
+    close_to = period.last_day
+    if query.slipped:
+        close_to = min(close_to, today - timedelta(days=1))
+    return query.model_copy(update={"close_from": period.start, "close_to": close_to})
 
 
 def run_pipeline(

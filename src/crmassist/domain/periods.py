@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_ZH = "一二三四五六日"
@@ -32,6 +32,21 @@ class Period:
 
     def __contains__(self, day: date) -> bool:
         return self.start <= day < self.end
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+def midnight_utc(day: date | None) -> datetime | None:
+    """The start of a day as an aware UTC time, for filters on timestamps."""
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+def due_by(text: str, today: date) -> date | None:
+    """The last day meant by "this week" / "下周", or a single day ("2026-12-01")."""
+    period = parse_period(text, today)
+    return period.last_day if period else parse_day(text, today)
 
 
 def _week(today: date, offset: int) -> tuple[date, date]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from crmassist.crm import activity, overview, pipeline, records
 from crmassist.db import session_scope
 from crmassist.domain.enums import SourceType
 from crmassist.domain.models import Account, User
-from crmassist.domain.periods import parse_day, parse_period
+from crmassist.domain.periods import due_by, midnight_utc
 from crmassist.errors import CrmassistError
 from crmassist.privacy.disclosure import reveal
 from crmassist.retrieval.search import SearchRequest
@@ -41,8 +41,8 @@ def search(body: SearchIn, rt: RuntimeDep, principal: PrincipalDep) -> list[Cita
         k=body.k,
         sources=tuple(body.sources),
         account_id=body.account_id,
-        since=_midnight(body.since),
-        until=_midnight(body.until),
+        since=midnight_utc(body.since),
+        until=midnight_utc(body.until),
     )
     vault = rt.redactor.vault
     return [
@@ -55,10 +55,6 @@ def search(body: SearchIn, rt: RuntimeDep, principal: PrincipalDep) -> list[Cita
         )
         for c in rt.retriever().search(principal, request)
     ]
-
-
-def _midnight(day: date | None) -> datetime | None:
-    return datetime.combine(day, time(), tzinfo=UTC) if day else None
 
 
 class AccountOut(BaseModel):
@@ -171,15 +167,7 @@ def pipeline_query(
     """Typed pipeline queries: filters, grouping, metric; a table plus a chart spec."""
     today = rt.settings.current_date()
     if close_period:
-        period = parse_period(close_period, today)
-        if period is None:
-            raise CrmassistError(f"cannot read the period {close_period!r}")
-        query = query.model_copy(
-            update={
-                "close_from": period.start,
-                "close_to": date.fromordinal(period.end.toordinal() - 1),
-            }
-        )
+        query = pipeline.within_close_period(query, close_period, today)
     with rt.sessions() as session:
         result = pipeline.run_pipeline(session, principal, query, today)
     rt.audit.record(
@@ -200,10 +188,7 @@ def tasks(
     today = rt.settings.current_date()
     due_before = None
     if due:
-        period = parse_period(due, today)
-        due_before = (
-            date.fromordinal(period.end.toordinal() - 1) if period else parse_day(due, today)
-        )
+        due_before = due_by(due, today)
         if due_before is None:
             raise CrmassistError(f"cannot read {due!r} as a date or period")
     with rt.sessions() as session:
