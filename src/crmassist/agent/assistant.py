@@ -58,6 +58,18 @@ class CitationOut(BaseModel):
     snippet: str
     score: float | None = None
 
+    @classmethod
+    def revealed(cls, cited: Any, shown: Callable[[str], str]) -> CitationOut:
+        """A search result or a stored citation, its values revealed for the reader."""
+        score = getattr(cited, "score", None)
+        return cls(
+            source_type=str(cited.source_type),
+            record_id=cited.record_id,
+            title=shown(cited.title),
+            snippet=shown(cited.snippet),
+            score=round(score, 4) if score is not None else None,
+        )
+
 
 class ToolCallOut(BaseModel):
     name: str
@@ -246,15 +258,7 @@ class Assistant:
         out = []
         for record_id in _cited_ids(answer):
             if (c := found.get(record_id)) is not None:
-                out.append(
-                    CitationOut(
-                        source_type=c.source_type.value,
-                        record_id=c.record_id,
-                        title=shown(c.title),
-                        snippet=shown(c.snippet),
-                        score=round(c.score, 4),
-                    )
-                )
+                out.append(CitationOut.revealed(c, shown))
             elif record_id in ctx.turn.refs:
                 kind, title = ctx.turn.refs[record_id]
                 out.append(

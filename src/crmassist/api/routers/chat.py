@@ -94,16 +94,7 @@ def conversation(conversation_id: str, rt: RuntimeDep, principal: PrincipalDep) 
                     {"name": c.name, "arguments": c.arguments, "status": c.status}
                     for c in m.tool_calls
                 ],
-                citations=[
-                    CitationOut(
-                        source_type=c.source_type,
-                        record_id=c.record_id,
-                        title=shown(c.title),
-                        snippet=shown(c.snippet),
-                        score=c.score,
-                    )
-                    for c in m.citations
-                ],
+                citations=[CitationOut.revealed(c, shown) for c in m.citations],
             )
             for m in found.messages
         ],

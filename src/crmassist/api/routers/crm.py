@@ -45,16 +45,11 @@ def search(body: SearchIn, rt: RuntimeDep, principal: PrincipalDep) -> list[Cita
         until=midnight_utc(body.until),
     )
     vault = rt.redactor.vault
-    return [
-        CitationOut(
-            source_type=c.source_type.value,
-            record_id=c.record_id,
-            title=reveal(c.title, principal, vault),
-            snippet=reveal(c.snippet, principal, vault),
-            score=round(c.score, 4),
-        )
-        for c in rt.retriever().search(principal, request)
-    ]
+
+    def shown(text: str) -> str:
+        return reveal(text, principal, vault)
+
+    return [CitationOut.revealed(c, shown) for c in rt.retriever().search(principal, request)]
 
 
 class AccountOut(BaseModel):
