@@ -7,11 +7,11 @@ the OpenAI-compatible path is tested end to end without a network.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests import loopback
 
 Reply = dict[str, Any]
 """{"content": str} or {"tool": name, "arguments": {...}}"""
@@ -77,33 +77,13 @@ def _tool_call(reply: Reply) -> dict[str, Any]:
 def serve(stub: OpenAIStub) -> Iterator[str]:
     """Run the stub on a free loopback port; yields the base URL for `CRMASSIST_LLM_BASE_URL`."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            reply = stub.next_reply(body)
-            if body.get("stream"):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                for chunk in chunks(reply):
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
-                return
-            payload = json.dumps(completion(reply)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def handle(path: str, headers: dict[str, str], raw: bytes) -> tuple[str, bytes]:
+        body = json.loads(raw)
+        reply = stub.next_reply(body)
+        if body.get("stream"):
+            events = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks(reply))
+            return "text/event-stream", (events + "data: [DONE]\n\n").encode()
+        return "application/json", json.dumps(completion(reply)).encode()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the test reads `stub.requests` instead."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback.serve(handle) as base:
+        yield f"{base}/v1"

@@ -10,8 +10,9 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests import loopback
 
 SECRET = "test-signing-secret"
 EMAILS = {"USLACKMARIA": "dana.whitfield@aquapure.example", "USTRANGER1": "nobody@else.example"}
@@ -50,44 +51,22 @@ class SlackStub:
 @contextmanager
 def serve(stub: SlackStub) -> Iterator[str]:
     """Yields the Web API base URL (`CRMASSIST_SLACK_API_URL`); `/response/...` takes
-    slash-command responses (`response_url`)."""
+    slash-command responses (`response_url`), `/upload/...` the bytes of file uploads."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw_bytes = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if "/upload/" in self.path:  # files_upload_v2 sends the bytes here
-                stub.record("upload", {"bytes": len(raw_bytes), "png": raw_bytes[:4] == b"\x89PNG"})
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"OK")
-                return
-            raw = raw_bytes.decode()
-            if self.headers.get("Content-Type", "").startswith("application/json"):
-                args = json.loads(raw or "{}")
-            else:
-                args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
-            method = self.path.strip("/").split("/")[-1]
-            if self.path.startswith("/response/"):
-                method = "response_url"
-            payload = json.dumps(stub.record(method, args)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def handle(path: str, headers: dict[str, str], raw: bytes) -> tuple[str, bytes]:
+        if "/upload/" in path:  # files_upload_v2 sends the bytes here
+            stub.record("upload", {"bytes": len(raw), "png": raw[:4] == b"\x89PNG"})
+            return "text/plain", b"OK"
+        if headers.get("Content-Type", "").startswith("application/json"):
+            args = json.loads(raw or b"{}")
+        else:
+            args = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+        method = "response_url" if path.startswith("/response/") else path.strip("/").split("/")[-1]
+        return "application/json", json.dumps(stub.record(method, args)).encode()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    stub.base = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
-        yield f"{stub.base}api/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback.serve(handle) as base:
+        stub.base = f"{base}/"
+        yield f"{base}/api/"
 
 
 def signed(body: str, secret: str = SECRET, at: int | None = None) -> dict[str, str]:

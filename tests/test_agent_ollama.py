@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from crmassist.runtime import Runtime
+from tests import loopback
 from tests.agent_support import raw_personal_data, who
 
 pytestmark = pytest.mark.slow
@@ -51,27 +50,13 @@ def lines(body: dict[str, Any]) -> list[dict[str, Any]]:
 def ollama() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     requests: list[dict[str, Any]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            requests.append(body)
-            payload = "".join(json.dumps(line) + "\n" for line in lines(body)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-ndjson")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def handle(path: str, headers: dict[str, str], raw: bytes) -> tuple[str, bytes]:
+        body = json.loads(raw)
+        requests.append(body)
+        return "application/x-ndjson", "".join(json.dumps(x) + "\n" for x in lines(body)).encode()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback.serve(handle) as url:
+        yield url, requests
 
 
 def test_the_same_agent_on_ollama(
