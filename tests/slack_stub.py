@@ -22,6 +22,7 @@ class SlackStub:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.base = ""
+        self.socket_url = ""  # where apps.connections.open sends a Socket Mode client
         self.lock = threading.Lock()
 
     def record(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +32,8 @@ class SlackStub:
             return {"ok": True, "upload_url": f"{self.base}upload/F1", "file_id": "F1"}
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": "F1", "title": args.get("files")}]}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url}
         if method == "users.info":
             email = EMAILS.get(str(args.get("user")), "")
             return {"ok": True, "user": {"id": args.get("user"), "profile": {"email": email}}}

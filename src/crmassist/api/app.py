@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
@@ -15,6 +17,10 @@ from crmassist.api import errors, middleware
 from crmassist.api.routers import admin, chat, crm, health
 from crmassist.runtime import Runtime
 from crmassist.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt import App as BoltApp
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -28,7 +34,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _warm_up(rt)
+        socket = await asyncio.to_thread(_connect_socket_mode, bolt, rt.settings)
         yield
+        if socket is not None:
+            socket.close()
         if runtime is None:
             rt.close()
 
@@ -44,7 +53,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     middleware.install(app, rt.settings.max_request_bytes, rt.settings.max_import_bytes, metrics)
     for router in (health.router, chat.router, crm.router, admin.router):
         app.include_router(router)
-    _mount_slack(app, rt)
+    bolt = _mount_slack(app, rt)
 
     @app.get("/", include_in_schema=False)
     def console() -> FileResponse:
@@ -54,13 +63,13 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     return app
 
 
-def _mount_slack(app: FastAPI, rt: Runtime) -> None:
-    """`/slack/events` when Slack is configured; Socket Mode too when an app token is set."""
+def _mount_slack(app: FastAPI, rt: Runtime) -> BoltApp | None:
+    """`/slack/events` when Slack is configured (HTTP mode, signatures checked by Bolt)."""
     from crmassist.slack import build_slack_app
 
     bolt = build_slack_app(rt)
     if bolt is None:
-        return
+        return None
     from slack_bolt.adapter.fastapi import SlackRequestHandler
 
     handler = SlackRequestHandler(bolt)
@@ -69,11 +78,21 @@ def _mount_slack(app: FastAPI, rt: Runtime) -> None:
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
-    if rt.settings.slack_app_token is not None and rt.settings.slack_app_token.get_secret_value():
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    return bolt
 
-        SocketModeHandler(bolt, rt.settings.slack_app_token.get_secret_value()).connect()
-        log.info("Slack Socket Mode connected")
+
+def _connect_socket_mode(bolt: BoltApp | None, settings: Settings) -> SocketModeHandler | None:
+    """Socket Mode as well when an app token is set: Slack events arrive over a WebSocket
+    the service opens, so no public URL is needed. Closed when the app shuts down."""
+    token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+    if bolt is None or not token:
+        return None
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    socket = SocketModeHandler(bolt, token)
+    socket.connect()
+    log.info("Slack Socket Mode connected")
+    return socket
 
 
 def _warm_up(rt: Runtime) -> None:
