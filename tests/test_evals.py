@@ -24,6 +24,12 @@ def test_numbers_ignore_dates_ids_and_pseudonyms() -> None:
     assert metrics.numbers(text) == [76000.0, 8.0, 2.0]
     assert metrics.has_number("total 1,234.56", 1234.5)
     assert metrics.grounded_share("76,000 and 5", '{"amount": 76000.0}') == 0.5
+    assert (
+        metrics.outside("call +1 206 555 0142 about 3 units", [(5, 20)]) == "call   about 3 units"
+    )
+    # Tool results are JSON: numbers inside its arrays count as sources.
+    tool_json = '[{"id": "O0001", "amount": "76000.00", "items": [3, 4]}]'
+    assert metrics.grounded_share("76,000 USD for 3 units [O0001]", tool_json) == 1.0
 
 
 def test_thresholds_are_minimums_except_leaks() -> None:

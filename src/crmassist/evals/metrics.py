@@ -11,7 +11,9 @@ import re
 from collections.abc import Sequence
 
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w.])")
-_NOT_A_FACT = re.compile(r"\[[^\]]+\]|\b20\d\d-\d\d-\d\d(?:T[\d:]+Z?)?\b|<[A-Z_]+_[0-9a-f]+>")
+_NOT_A_FACT = re.compile(
+    r"\[[A-Z]{1,3}-?\d+\]|\b20\d\d-\d\d-\d\d(?:T[\d:]+Z?)?\b|<[A-Z_]+_[0-9a-f]+>"
+)
 
 
 def recall_at(expected: Sequence[str], ranked: Sequence[str], k: int = 5) -> float:
@@ -41,6 +43,13 @@ def numbers(text: str) -> list[float]:
 
 def has_number(text: str, value: float, tolerance: float = 0.005) -> bool:
     return any(abs(n - value) <= max(0.01, abs(value) * tolerance) for n in numbers(text))
+
+
+def outside(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The text without the (sorted, non-overlapping) spans."""
+    starts = [0] + [end for _, end in spans]
+    ends = [start for start, _ in spans] + [len(text)]
+    return " ".join(text[a:b] for a, b in zip(starts, ends, strict=True))
 
 
 def grounded_share(answer: str, sources: str) -> float:
