@@ -49,6 +49,10 @@ class Bm25Encoder:
     def embed_query(self, text: str) -> SparseVector:
         return _convert(self._bm25.embed_query(normalize(text)))
 
+    def terms(self, text: str) -> set[int]:
+        """The distinct terms search would match on (stemmed, stop words dropped), hashed."""
+        return set(self._bm25.embed_query(normalize(text)).indices)
+
 
 def _convert(vector: EdgeSparseVector) -> SparseVector:
     return SparseVector(indices=list(vector.indices), values=list(vector.values))

@@ -5,21 +5,22 @@ Only tool results supply facts; `prompts/answers.yaml` supplies the connecting w
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]", re.IGNORECASE)
+from crmassist.retrieval.sparse import Bm25Encoder
+
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
-_STOP = frozenset(
-    {"the", "a", "an", "is", "are", "do", "does", "how", "what", "why", "to", "of", "for",
-     "in", "on", "my", "i", "we", "you", "it", "and", "or", "with", "can", "should", "be"}
-)  # fmt: skip
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_RANGE = re.compile(rf"{_NUMBER}\s*%?\s*(?:-|–|to|up to|至|到)\s*{_NUMBER}")
+_TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, Chinese words
 
 
 @dataclass(frozen=True)
@@ -36,53 +37,92 @@ class Phrases:
         return self.table[lang][key].format(**values)
 
 
-def _terms(text: str) -> set[str]:
-    """Words, plus character bigrams for Chinese (a single character says little)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    bigrams = {a + b for a, b in pairwise(words) if len(a) == len(b) == 1}
-    return {w for w in words if w not in _STOP} | bigrams
-
-
 def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3) -> list[str]:
     """From the top article: the sentences (and table rows) sharing most terms with the
-    question, in reading order, cited."""
+    question, in reading order, cited. A row whose range holds a number asked about ("15%"
+    in "above 10% up to 20%") counts as a strong match."""
     if not results:
         return []
     top = results[0]
-    body = top.get("text") or top.get("snippet", "")
     title = top.get("title", "")
     candidates = [
-        s.strip(" -*#")
-        for s in _SENTENCE.split(_tables_as_text(body))
-        if _readable(s.strip(" -*#"), title)
+        p for p in _passages(top.get("text") or top.get("snippet", "")) if _readable(p.shown, title)
     ]
     if not candidates:
         return [f"{title} {top['cite']}"]
-    wanted = _terms(question)
+    wanted = _TERMS.terms(question)
+    asked = [float(n) for n in re.findall(_NUMBER, question)]
+    terms = [_TERMS.terms(p.matched) for p in candidates]
+    weight = _rarity(terms)
 
     def relevance(n: int) -> tuple[float, int]:
-        bonus = 0.5 if n == 0 else 0.0  # an opening sentence usually says what this is
-        return (-(len(wanted & _terms(candidates[n])) + bonus), n)
+        bonus = 1.0 if n == 0 else 0.0  # an opening sentence usually says what this is
+        if _in_range(asked, candidates[n].matched):
+            bonus += 1.0 + math.log(len(candidates))  # as telling as a term found nowhere else
+        return (-(sum(weight[t] for t in wanted & terms[n]) + bonus), n)
 
     chosen = sorted(sorted(range(len(candidates)), key=relevance)[:limit])
-    return [f"{candidates[n]} {top['cite']}" for n in chosen]
+    return [f"{candidates[n].shown} {top['cite']}" for n in chosen]
 
 
-def _tables_as_text(body: str) -> str:
-    """Markdown table rows become sentences ("PF-10 filter: 3 months, 45."), so an answer
-    can quote the row a question is about; header rows and separators go."""
+def _rarity(term_sets: list[set[int]]) -> dict[int, float]:
+    """Within one article, a term on every line (a column name, the product) says less
+    about which line answers than a term on one line: weight by inverse line frequency."""
+    lines = Counter(t for terms in term_sets for t in terms)
+    return {t: 1.0 + math.log(len(term_sets) / count) for t, count in lines.items()}
+
+
+def _in_range(numbers: list[float], sentence: str) -> bool:
+    return any(
+        float(low) < number <= float(high)
+        for low, high in _RANGE.findall(sentence)
+        for number in numbers
+    )
+
+
+@dataclass(frozen=True)
+class Passage:
+    shown: str
+    """What an answer quotes: a sentence, or a table row with its column names."""
+    matched: str
+    """What the question is matched against: column names repeat on every row, so they
+    would make every row look relevant; a row matches on its own cells."""
+
+
+def _passages(body: str) -> list[Passage]:
+    """Sentences of prose, and table rows as sentences that read on their own ("Part: PF-10;
+    Replace every: 3 months."); headings, header rows and separators go."""
     lines = body.splitlines()
-    out = []
+    out: list[Passage] = []
+    header: list[str] = []
     for n, line in enumerate(lines):
         if not line.lstrip().startswith("|"):
-            out.append(line)
+            header = []
+            out += [Passage(s, s) for s in map(_plain, _SENTENCE.split(line)) if s]
             continue
         following = lines[n + 1] if n + 1 < len(lines) else ""
-        if _separator(line) or _separator(following):
+        if _separator(line):
             continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        out.append(f"{cells[0]}: {', '.join(c for c in cells[1:] if c)}.")
-    return "\n".join(out)
+        if _separator(following):
+            header = _cells(line)
+            continue
+        named = _zip_header(header, _cells(line))
+        shown = "; ".join(f"{name}: {cell}" if name else cell for name, cell in named)
+        out.append(Passage(_plain(shown) + ".", _plain("; ".join(cell for _, cell in named))))
+    return out
+
+
+def _plain(text: str) -> str:
+    return text.replace("**", "").strip(" -*")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _zip_header(header: list[str], cells: list[str]) -> list[tuple[str, str]]:
+    names = (header + [""] * len(cells))[: len(cells)]
+    return [(name, cell) for name, cell in zip(names, cells, strict=True) if cell]
 
 
 def _separator(line: str) -> bool:
@@ -91,7 +131,7 @@ def _separator(line: str) -> bool:
 
 def _readable(sentence: str, title: str) -> bool:
     """Prose, not a table row, a heading or the title again."""
-    return len(sentence) >= 12 and sentence != title and not sentence.startswith("|")
+    return len(sentence) >= 12 and sentence != title and not sentence.startswith(("|", "#"))
 
 
 def bullet(lines: list[str]) -> str:
@@ -103,7 +143,8 @@ def join(items: list[str], lang: str) -> str:
 
 
 def money(amount: Any, currency: str) -> str:
-    return f"{float(amount):,.0f} {currency}"
+    """Cents only when there are any: 76,000 USD, 384.75 USD; never rounded away."""
+    return f"{_cell(float(amount))} {currency}"
 
 
 def table(columns: list[str], rows: list[list[Any]], limit: int = 15) -> str:

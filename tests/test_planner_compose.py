@@ -1,0 +1,75 @@
+"""Composing offline answers: the sentences and table rows a KB answer quotes, and amounts."""
+
+from __future__ import annotations
+
+from crmassist.agent.planner import compose
+
+POLICY = """This policy sets who may approve a discount off list price.
+
+## Approval limits
+
+| Discount off list | Who approves | How |
+|---|---|---|
+| **up to 10%** | the **sales rep** | rep's own decision |
+| **above 10% up to 20%** | the **sales manager** | approval recorded in the CRM |
+| **above 20%** | the **VP of Sales** | through the deal desk |
+
+The limit applies to the total discount on the deal, not per line.
+"""
+
+RETURNS = """Every return needs an RMA number.
+
+## Return windows
+
+| Item | Return window | Condition |
+|---|---|---|
+| Purifiers and Office Dispensers | **30 days** from delivery | complete |
+| Consumables | **60 days** from delivery | unopened |
+
+After the return window, a faulty unit is repaired under warranty.
+"""
+
+
+def article(text: str) -> list[dict[str, str]]:
+    return [{"text": text, "title": "Policy", "cite": "[KB-1]"}]
+
+
+def test_a_table_row_reads_on_its_own_with_its_column_names() -> None:
+    lines = compose.best_sentences("what is the return window for a dispenser?", article(RETURNS))
+    row = "Item: Purifiers and Office Dispensers; Return window: 30 days from delivery; "
+    assert f"{row}Condition: complete. [KB-1]" in lines
+    assert not any(line.startswith("Return windows") for line in lines)  # a heading
+
+
+def test_a_number_asked_about_picks_the_row_whose_range_holds_it() -> None:
+    lines = compose.best_sentences("who may approve a 15% discount?", article(POLICY))
+    assert any("above 10% up to 20%" in line and "sales manager" in line for line in lines)
+    assert not any("VP of Sales" in line for line in lines)
+
+
+def test_stemmed_terms_match_plural_and_inflected_words() -> None:
+    lines = compose.best_sentences("dispensers", article(RETURNS), limit=1)
+    assert lines[0].startswith("Item: Purifiers and Office Dispensers")
+
+
+def test_amounts_keep_their_cents() -> None:
+    assert compose.money("384.75", "USD") == "384.75 USD"
+    assert compose.money(76000, "USD") == "76,000 USD"
+
+
+ESCALATION = """An urgent ticket is one where the customer has no water.
+The first-response target is 1 hour, 24/7.
+
+| Time since ticket created | Who acts | Action |
+|---|---|---|
+| 0 min | system | the on-call engineer is paged |
+| 45 min, no first response yet | support lead | takes over |
+| 60 min, no first response | service manager | SLA breached |
+"""
+
+
+def test_column_names_on_every_row_do_not_outweigh_the_sentence_that_answers() -> None:
+    question = "what is the first response time for urgent tickets?"
+    lines = compose.best_sentences(question, article(ESCALATION), limit=2)
+    assert "The first-response target is 1 hour, 24/7. [KB-1]" in lines
+    assert not any("min" in line for line in lines)
