@@ -10,7 +10,7 @@ from crmassist.agent.planner.understanding import (
     IntentModel,
     find_mention,
     log_arguments,
-    named_phrase,
+    named_phrases,
     pipeline_arguments,
     task_arguments,
 )
@@ -79,9 +79,18 @@ def test_no_mention(text: str) -> None:
     assert find_mention(text, LEXICON) is None
 
 
-def test_named_phrase_for_customers_outside_the_lexicon() -> None:
-    assert named_phrase("tell me about Blue River Hotels") == "Blue River Hotels"
-    assert named_phrase("介绍一下上海某某公司") == "上海某某公司"
+def test_named_phrases_for_customers_outside_the_lexicon() -> None:
+    assert named_phrases("tell me about Blue River Hotels") == ["Blue River Hotels"]
+    assert named_phrases("介绍一下上海某某公司") == ["上海某某公司"]
+    assert named_phrases("prep me for my call with Maria about Acme") == ["Maria", "Acme"]
+
+
+def test_one_shared_word_is_no_mention_when_the_text_names_someone_else() -> None:
+    lexicon = [*LEXICON, "Marina Bay Offices Pte Ltd"]
+    assert find_mention("prepare me for my meeting with Marina Bay Offices", lexicon)
+    assert find_mention("prepare me for my meeting with Portland City Offices", lexicon) is None
+    mention = find_mention("prep me for my call with Maria about Acme", LEXICON)
+    assert mention is not None and mention.name == "Acme Corporation"
 
 
 @pytest.mark.parametrize(

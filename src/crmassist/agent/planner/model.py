@@ -204,7 +204,7 @@ class Planner:
         the answer is "no customer you can see", not a question or someone else's data."""
         if intent not in NEEDS_CUSTOMER or turn.account_id is not None:
             return None
-        return understanding.named_phrase(turn.request)
+        return next(iter(understanding.named_phrases(turn.request)), None)
 
     # -- one method per intent: the plan, then the answer ------------------------------------
 

@@ -19,7 +19,7 @@ import yaml
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
-from crmassist.crm.customers import normalise
+from crmassist.crm.customers import MIN_SCORE, normalise, similarity
 from crmassist.domain.enums import Channel, Stage
 from crmassist.domain.periods import parse_day, parse_period
 from crmassist.privacy.entities import TOKEN_PATTERN
@@ -101,14 +101,21 @@ def find_mention(text: str, lexicon: list[str], threshold: float = 82.0) -> Ment
         if token.group() in lexicon:
             return Mention(token.group(), 100.0)
     content = _STOPWORDS.sub(" ", TOKEN_PATTERN.sub(" ", text))
+    named = named_phrases(text)
     best: Mention | None = None
     for name in lexicon:
         if TOKEN_PATTERN.fullmatch(name):
             continue
         score = _mention_score(content, name)
-        if score >= threshold and (best is None or score > best.score):
+        if score >= threshold and (best is None or score > best.score) and _named(name, named):
             best = Mention(name, score)
     return best
+
+
+def _named(name: str, phrases: list[str]) -> bool:
+    """A name sharing one word with the text is not meant when the text names someone else:
+    "meeting with Portland City Offices" does not mention "Marina Bay Offices"."""
+    return not phrases or any(similarity(phrase, name) >= MIN_SCORE for phrase in phrases)
 
 
 _NAMED_AFTER = re.compile(
@@ -117,12 +124,10 @@ _NAMED_AFTER = re.compile(
 )
 
 
-def named_phrase(text: str) -> str | None:
-    """A capitalised name after "about/with/for" (or a Chinese one after 关于/和): what the
+def named_phrases(text: str) -> list[str]:
+    """Capitalised names after "about/with/for" (or Chinese ones after 关于/和): what the
     user calls a customer, for a lookup when it matches nothing the asker may see."""
-    if m := _NAMED_AFTER.search(text):
-        return (m.group("en") or m.group("zh")).strip()
-    return None
+    return [(m.group("en") or m.group("zh")).strip() for m in _NAMED_AFTER.finditer(text)]
 
 
 def _mention_score(text: str, name: str) -> float:
