@@ -63,6 +63,22 @@ def test_a_revoked_key_stops_working(client: TestClient, sample_rt: Runtime) -> 
     assert client.get("/v1/tasks", headers={"Authorization": f"Bearer {key}"}).status_code == 401
 
 
+def test_revoking_by_label_leaves_the_other_keys_working(
+    client: TestClient, sample_rt: Runtime
+) -> None:
+    from crmassist.access.keys import revoke_keys
+
+    with session_scope(sample_rt.sessions) as session:
+        demo, own = issue_key(session, "U003", "demo").key, issue_key(session, "U003").key
+    with session_scope(sample_rt.sessions) as session:
+        assert revoke_keys(session, "U003", label="demo") == 1
+    status = {
+        k: client.get("/v1/tasks", headers={"Authorization": f"Bearer {k}"}).status_code
+        for k in (demo, own)
+    }
+    assert status == {demo: 401, own: 200}
+
+
 def test_accounts_are_scoped_and_paginated(
     client: TestClient, keys: dict[str, dict[str, str]]
 ) -> None:

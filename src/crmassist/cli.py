@@ -307,10 +307,13 @@ def demo(
 
 
 def demo_keys(rt: Runtime, principals: list[Principal]) -> list[str]:
-    from crmassist.access.keys import issue_key
+    """Fresh keys per run; the previous run's demo keys stop working, so they do not pile up."""
+    from crmassist.access.keys import issue_key, revoke_keys
     from crmassist.db import session_scope
 
     with session_scope(rt.sessions) as session:
+        for principal in principals:
+            revoke_keys(session, principal.user_id, label="demo")
         return [issue_key(session, p.user_id, "demo").key for p in principals]
 
 

@@ -62,10 +62,10 @@ def principal_for_key(session: Session, key: str) -> Principal | None:
     return principal_for(session, stored.user_id)
 
 
-def revoke_keys(session: Session, user_id: str) -> int:
-    result = session.execute(
-        sa.update(ApiKey)
-        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
+def revoke_keys(session: Session, user_id: str, label: str | None = None) -> int:
+    """All the user's live keys, or only those issued with `label`."""
+    live = sa.and_(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    if label is not None:
+        live = sa.and_(live, ApiKey.label == label)
+    result = session.execute(sa.update(ApiKey).where(live).values(revoked_at=datetime.now(UTC)))
     return int(result.rowcount)  # type: ignore[attr-defined]
