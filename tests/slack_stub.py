@@ -65,6 +65,7 @@ def serve(stub: SlackStub) -> Iterator[str]:
         else:
             args = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
         method = "response_url" if path.startswith("/response/") else path.strip("/").split("/")[-1]
+        args["_auth"] = headers.get("Authorization", "")  # which token the call was made with
         return "application/json", json.dumps(stub.record(method, args)).encode()
 
     with loopback.serve(handle) as base:
@@ -77,3 +78,17 @@ def signed(body: str, secret: str = SECRET, at: int | None = None) -> dict[str, 
     base = f"v0:{timestamp}:{body}".encode()
     signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+
+
+def mention(user: str, text: str, ts: str, thread: str | None = None) -> dict[str, Any]:
+    """An app_mention event from `user` in channel C1."""
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@UBOT> {text}",
+        "channel": "C1",
+        "ts": ts,
+    }
+    if thread:
+        event["thread_ts"] = thread
+    return event

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from crmassist.api import create_app
 from crmassist.domain.models import Interaction
 from crmassist.runtime import Runtime
-from tests.slack_stub import SECRET, SlackStub, serve, signed
+from tests.slack_stub import SECRET, SlackStub, mention, serve, signed
 
 pytestmark = pytest.mark.slow
 DANA = "U0DANA0001"  # mapped by slack_user_id
@@ -69,19 +69,6 @@ def post_form(client: TestClient, fields: dict[str, str]) -> Any:
     body = urllib.parse.urlencode(fields)
     headers = {"Content-Type": "application/x-www-form-urlencoded", **signed(body)}
     return client.post("/slack/events", content=body, headers=headers)
-
-
-def mention(user: str, text: str, ts: str, thread: str | None = None) -> dict[str, Any]:
-    event = {
-        "type": "app_mention",
-        "user": user,
-        "text": f"<@UBOT> {text}",
-        "channel": "C1",
-        "ts": ts,
-    }
-    if thread:
-        event["thread_ts"] = thread
-    return event
 
 
 def test_requests_without_a_valid_signature_are_rejected(client: TestClient) -> None:

@@ -19,7 +19,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from crmassist.api import create_app
 from crmassist.runtime import Runtime
-from tests.slack_stub import SECRET, SlackStub
+from tests.slack_stub import SECRET, SlackStub, mention
 from tests.slack_stub import serve as serve_web_api
 
 pytestmark = pytest.mark.slow
@@ -83,21 +83,15 @@ def stub(socket_slack: tuple[SocketSlack, Server], sample_rt: Runtime) -> Iterat
 
 
 def test_the_service_opens_socket_mode_with_the_app_token(stub: SlackStub) -> None:
-    opened = stub.wait_for("apps.connections.open")
-    assert opened  # the app token goes in the Authorization header, not the body
+    opened = stub.wait_for("apps.connections.open")[0]
+    assert opened["_auth"] == "Bearer xapp-test"  # the app token, not the bot token
 
 
 def test_a_mention_over_socket_mode_is_acknowledged_and_answered(
     stub: SlackStub, socket_slack: tuple[SocketSlack, Server]
 ) -> None:
     slack, _ = socket_slack
-    event = {
-        "type": "app_mention",
-        "user": DANA,
-        "text": "<@UBOT> prepare me for my meeting with Acme",
-        "channel": "C1",
-        "ts": "700.1",
-    }
+    event = mention(DANA, "prepare me for my meeting with Acme", "700.1")
     slack.outbox.put(
         {
             "envelope_id": "env-1",
