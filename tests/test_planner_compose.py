@@ -35,26 +35,33 @@ def article(text: str) -> list[dict[str, str]]:
 
 
 def test_a_table_row_reads_on_its_own_with_its_column_names() -> None:
-    lines = compose.best_sentences("what is the return window for a dispenser?", article(RETURNS))
+    lines = compose.best_sentences(
+        "what is the return window for a dispenser?", article(RETURNS)
+    ).sentences
     row = "Item: Purifiers and Office Dispensers; Return window: 30 days from delivery; "
     assert f"{row}Condition: complete. [KB-1]" in lines
     assert not any(line.startswith("Return windows") for line in lines)  # a heading
 
 
 def test_a_number_asked_about_picks_the_row_whose_range_holds_it() -> None:
-    lines = compose.best_sentences("who may approve a 15% discount?", article(POLICY))
+    lines = compose.best_sentences("who may approve a 15% discount?", article(POLICY)).sentences
     assert any("above 10% up to 20%" in line and "sales manager" in line for line in lines)
     assert not any("VP of Sales" in line for line in lines)
 
 
 def test_stemmed_terms_match_plural_and_inflected_words() -> None:
-    lines = compose.best_sentences("dispensers", article(RETURNS), limit=1)
+    lines = compose.best_sentences("dispensers", article(RETURNS), limit=1).sentences
     assert lines[0].startswith("Item: Purifiers and Office Dispensers")
 
 
 def test_amounts_keep_their_cents() -> None:
     assert compose.money("384.75", "USD") == "384.75 USD"
     assert compose.money(76000, "USD") == "76,000 USD"
+    rows = [["Dana", 703348.8], ["Grace", 144801.0]]
+    assert compose.table(["owner", "sum"], rows).splitlines()[2:] == [
+        "| Dana | 703,348.80 |",
+        "| Grace | 144,801.00 |",
+    ]
 
 
 ESCALATION = """An urgent ticket is one where the customer has no water.
@@ -70,6 +77,35 @@ The first-response target is 1 hour, 24/7.
 
 def test_column_names_on_every_row_do_not_outweigh_the_sentence_that_answers() -> None:
     question = "what is the first response time for urgent tickets?"
-    lines = compose.best_sentences(question, article(ESCALATION), limit=2)
+    lines = compose.best_sentences(question, article(ESCALATION), limit=2).sentences
     assert "The first-response target is 1 hour, 24/7. [KB-1]" in lines
     assert not any("min" in line for line in lines)
+
+
+LEAK = """Error E2 means the leak sensor has detected water.
+
+## Step 1 – Make the site safe
+1. **Shut off the inlet** valve.
+2. Unplug the unit. Keep sockets away from water.
+3. Put towels under the cabinet.
+
+## Step 2 – Restart
+1. Dry the sensor pads.
+2. Plug the unit back in.
+"""
+
+
+def test_a_how_to_question_gets_the_first_procedure_whole_and_in_order() -> None:
+    extract = compose.best_sentences("how do I fix error E2?", article(LEAK))
+    assert extract.markdown().splitlines() == [
+        "- Error E2 means the leak sensor has detected water. [KB-1]",
+        "",
+        "1. Shut off the inlet valve. [KB-1]",
+        "2. Unplug the unit. Keep sockets away from water. [KB-1]",
+        "3. Put towels under the cabinet. [KB-1]",
+    ]
+
+
+def test_how_often_is_not_a_how_to_question() -> None:
+    extract = compose.best_sentences("how often does the sensor fail?", article(LEAK))
+    assert extract.steps == [] and len(extract.sentences) == 3  # steps may still be quoted

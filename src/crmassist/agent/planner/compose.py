@@ -20,6 +20,9 @@ from crmassist.retrieval.sparse import Bm25Encoder
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _RANGE = re.compile(rf"{_NUMBER}\s*%?\s*(?:-|–|to|up to|至|到)\s*{_NUMBER}")
+_STEP = re.compile(r"\s*(\d{1,2})[.)]\s+")
+_PROCEDURAL = re.compile(r"\bhow (?:do|can|should|to)\b|怎么|如何|怎样", re.IGNORECASE)
+_MAX_STEPS = 10  # a procedure is quoted whole: leaving out the last step is worse than length
 _TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, Chinese words
 
 
@@ -37,19 +40,34 @@ class Phrases:
         return self.table[lang][key].format(**values)
 
 
-def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3) -> list[str]:
+@dataclass(frozen=True)
+class Extract:
+    """What a KB answer quotes from an article, each line cited."""
+
+    sentences: list[str]
+    steps: list[str]
+
+    def markdown(self) -> str:
+        """Sentences as bullets, then the procedure as a numbered list."""
+        numbered = [f"{n}. {step}" for n, step in enumerate(self.steps, 1)]
+        gap = [""] if numbered and self.sentences else []
+        return "\n".join([bullet(self.sentences), *gap, *numbered]).strip("\n")
+
+
+def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3) -> Extract:
     """From the top article: the sentences (and table rows) sharing most terms with the
     question, in reading order, cited. A row whose range holds a number asked about ("15%"
-    in "above 10% up to 20%") counts as a strong match."""
+    in "above 10% up to 20%") counts as a strong match. A "how do I" question also gets the
+    article's first numbered procedure, step by step."""
     if not results:
-        return []
+        return Extract([], [])
     top = results[0]
     title = top.get("title", "")
     candidates = [
         p for p in _passages(top.get("text") or top.get("snippet", "")) if _readable(p.shown, title)
     ]
     if not candidates:
-        return [f"{title} {top['cite']}"]
+        return Extract([f"{title} {top['cite']}"], [])
     wanted = _TERMS.terms(question)
     asked = [float(n) for n in re.findall(_NUMBER, question)]
     terms = [_TERMS.terms(p.matched) for p in candidates]
@@ -61,8 +79,25 @@ def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3)
             bonus += 1.0 + math.log(len(candidates))  # as telling as a term found nowhere else
         return (-(sum(weight[t] for t in wanted & terms[n]) + bonus), n)
 
-    chosen = sorted(sorted(range(len(candidates)), key=relevance)[:limit])
-    return [f"{candidates[n].shown} {top['cite']}" for n in chosen]
+    steps = _first_procedure(candidates) if _PROCEDURAL.search(question) else []
+    # With a procedure shown whole, other list items would be steps out of their context.
+    pool = [n for n, p in enumerate(candidates) if not (steps and p.step is not None)]
+    chosen = sorted(sorted(pool, key=relevance)[: limit - 1 if steps else limit])
+    return Extract(
+        [f"{candidates[n].shown} {top['cite']}" for n in chosen],
+        [f"{p.shown} {top['cite']}" for p in steps[:_MAX_STEPS]],
+    )
+
+
+def _first_procedure(passages: list[Passage]) -> list[Passage]:
+    """The first numbered list: steps 1, 2, 3... in a row."""
+    steps: list[Passage] = []
+    for passage in passages:
+        if passage.step == len(steps) + 1:
+            steps.append(passage)
+        elif steps:
+            break
+    return steps
 
 
 def _rarity(term_sets: list[set[int]]) -> dict[int, float]:
@@ -83,10 +118,13 @@ def _in_range(numbers: list[float], sentence: str) -> bool:
 @dataclass(frozen=True)
 class Passage:
     shown: str
-    """What an answer quotes: a sentence, or a table row with its column names."""
+    """What an answer quotes: a sentence, a numbered step, or a table row with its column
+    names."""
     matched: str
     """What the question is matched against: column names repeat on every row, so they
     would make every row look relevant; a row matches on its own cells."""
+    step: int | None = None
+    """The number of a numbered-list item."""
 
 
 def _passages(body: str) -> list[Passage]:
@@ -98,7 +136,11 @@ def _passages(body: str) -> list[Passage]:
     for n, line in enumerate(lines):
         if not line.lstrip().startswith("|"):
             header = []
-            out += [Passage(s, s) for s in map(_plain, _SENTENCE.split(line)) if s]
+            if numbered := _STEP.match(line):
+                item = _plain(line[numbered.end() :])
+                out.append(Passage(item, item, int(numbered.group(1))))
+            else:
+                out += [Passage(s, s) for s in map(_plain, _SENTENCE.split(line)) if s]
             continue
         following = lines[n + 1] if n + 1 < len(lines) else ""
         if _separator(line):
@@ -150,12 +192,18 @@ def money(amount: Any, currency: str) -> str:
 def table(columns: list[str], rows: list[list[Any]], limit: int = 15) -> str:
     """A Markdown table: readable raw in a terminal, rendered by the console, and it stays
     aligned after pseudonyms are replaced by names of another length."""
+    shown = rows[:limit]
+    cents = [any(isinstance(r[i], float) and r[i] % 1 for r in shown) for i in range(len(columns))]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:limit]]
+    lines += [
+        "| " + " | ".join(_cell(v, c) for v, c in zip(row, cents, strict=True)) + " |"
+        for row in shown
+    ]
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, cents: bool = False) -> str:
+    """Numbers with cents only when they have any, or when their column does."""
     if isinstance(value, float):
-        return f"{value:,.2f}" if value % 1 else f"{value:,.0f}"
+        return f"{value:,.2f}" if cents or value % 1 else f"{value:,.0f}"
     return "" if value is None else str(value)

@@ -214,8 +214,8 @@ class Planner:
             return ("search_knowledge", {"query": turn.request})
         if not results:
             return self.phrases.say(turn.lang, "kb_none")
-        lines = compose.best_sentences(turn.request, results)
-        return self.phrases.say(turn.lang, "kb_intro") + "\n" + compose.bullet(lines)
+        extract = compose.best_sentences(turn.request, results)
+        return self.phrases.say(turn.lang, "kb_intro") + "\n" + extract.markdown()
 
     def _find_customer(self, turn: Turn, account: str | None) -> Step:
         mention = understanding.find_mention(turn.request, self.lexicon)
