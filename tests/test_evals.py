@@ -151,6 +151,11 @@ cases:
         result["summary"]["overall"]["cases"] == 4 and result["summary"]["overall"]["passed"] == 4
     )
     assert "# Eval report" in report.with_suffix(".md").read_text(encoding="utf-8")
+    same = CliRunner().invoke(app, ["eval", "--compare", str(report), str(report)])
+    assert same.exit_code == 0 and "comparison" in same.output
+    notes = report.with_suffix(".md")
+    wrong = CliRunner().invoke(app, ["eval", "--compare", str(report), str(notes)])
+    assert wrong.exit_code == 1 and "not JSON" in wrong.stderr and "Traceback" not in wrong.output
     strict = tmp_path / "strict.yaml"
     strict.write_text("recall_at_5: 1.01\n", encoding="utf-8")
     failed = CliRunner().invoke(

@@ -374,12 +374,15 @@ def eval_(
     from tqdm import tqdm
 
     from crmassist.evals.dataset import load_dataset
-    from crmassist.evals.report import compare, markdown, print_summary
+    from crmassist.evals.report import compare, load_result, markdown, print_summary
     from crmassist.evals.runner import below_thresholds, run_dataset
     from crmassist.runtime import Runtime
 
     if compare_with:
-        before, after = (json.loads(p.read_text(encoding="utf-8")) for p in compare_with)
+        try:
+            before, after = (load_result(path) for path in compare_with)
+        except ValueError as exc:
+            fail(str(exc))
         out.print(compare(before, after))
         return
     dataset = dataset or Path("evals") / f"{suite}.yaml"

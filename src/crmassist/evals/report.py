@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -48,6 +50,21 @@ def markdown(result: dict[str, Any], missed: list[str]) -> str:
             "- answer:", "", "```", case["answer"][:1500], "```",
         ]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    """A JSON result written by `crmassist eval --report`; ValueError says what is wrong."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(
+            f"{path}: not JSON; expected a result of `crmassist eval --report`"
+        ) from None
+    if not isinstance(result, dict) or not {"summary", "cases"} <= result.keys():
+        raise ValueError(f"{path}: not an eval result (no summary and cases)")
+    return result
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> Table:
