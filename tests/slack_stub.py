@@ -33,6 +33,8 @@ class SlackStub:
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": "F1", "title": args.get("files")}]}
         if method == "apps.connections.open":
+            if not self.socket_url:
+                return {"ok": False, "error": "invalid_auth"}
             return {"ok": True, "url": self.socket_url}
         if method == "users.info":
             email = EMAILS.get(str(args.get("user")), "")

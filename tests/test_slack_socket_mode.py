@@ -128,3 +128,22 @@ def test_a_slash_command_over_socket_mode_is_answered_in_the_ack(
     )
     ack = slack.ack_for("env-2")
     assert "/crm ask" in json.dumps(ack.get("payload", {}))
+
+
+def test_a_socket_mode_failure_is_logged_and_the_service_still_runs(
+    sample_rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    refusing = SlackStub()  # no WebSocket to hand out: apps.connections.open says invalid_auth
+    with serve_web_api(refusing) as api_url:
+        rt = copy.copy(sample_rt)
+        rt.settings = sample_rt.settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr("xoxb-test"),
+                "slack_signing_secret": SecretStr(SECRET),
+                "slack_app_token": SecretStr("xapp-revoked"),
+                "slack_api_url": api_url,
+            }
+        )
+        with TestClient(create_app(runtime=rt)) as client:
+            assert client.get("/healthz").status_code == 200
+    assert "Socket Mode could not connect" in caplog.text and "invalid_auth" in caplog.text

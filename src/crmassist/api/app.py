@@ -88,9 +88,16 @@ def _connect_socket_mode(bolt: BoltApp | None, settings: Settings) -> SocketMode
     if bolt is None or not token:
         return None
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackClientError
 
     socket = SocketModeHandler(bolt, token)
-    socket.connect()
+    try:
+        socket.connect()
+    except (SlackClientError, OSError) as exc:
+        # Slack being unreachable or the token wrong must not take the API and console down.
+        log.error("Slack Socket Mode could not connect (%s); HTTP mode and the API still run", exc)
+        socket.close()  # its client's worker threads start before the connection does
+        return None
     log.info("Slack Socket Mode connected")
     return socket
 
