@@ -220,3 +220,59 @@ def test_pipeline_answers_come_with_a_chart_image(
     assert upload["png"] and upload["bytes"] > 500
     done = stub.wait_for("files.completeUploadExternal")[-1]
     assert done["channel_id"] == "C1" and done["thread_ts"] == "600.1"
+
+
+def command(client: TestClient, url: str, user: str, text: str, reply_to: str) -> Any:
+    fields = {
+        "command": "/crm", "text": text, "user_id": user, "channel_id": "C7",
+        "team_id": "T1", "trigger_id": "t", "response_url": url.replace("/api/", reply_to),
+    }  # fmt: skip
+    return post_form(client, fields)
+
+
+def test_crm_pipeline_and_crm_log_answer_through_the_response_url(
+    client: TestClient, slack: tuple[SlackStub, str], sample_rt: Runtime
+) -> None:
+    stub, url = slack
+    count = _count(stub, "response_url")
+    assert (
+        command(client, url, "U0GRAC0003", "pipeline by stage", "/response/p1").status_code == 200
+    )
+    table = stub.wait_for("response_url", count=count + 1)[-1]["text"]
+    assert "| stage |" in table and "negotiation" in table
+    note = "call with Acme: Maria wants the revised quote by Friday"
+    assert command(client, url, DANA, f"log {note}", "/response/l1").status_code == 200
+    logged = stub.wait_for("response_url", count=count + 2)[-1]["text"]
+    assert logged.startswith("Logged the call with Acme Corporation")
+    with sample_rt.sessions() as session:
+        bodies = session.scalars(
+            sa.select(Interaction.body).where(Interaction.account_id == "A001")
+        ).all()
+    assert any("revised quote by Friday" in b for b in bodies)
+
+
+def test_reply_buttons_draft_a_follow_up_for_the_owner_only(
+    client: TestClient, slack: tuple[SlackStub, str]
+) -> None:
+    stub, _ = slack
+    count = _count(stub, "chat.postMessage")
+    post_event(client, mention(DANA, "what did we promise Maria Gonzalez?", "800.1"))
+    answer = stub.wait_for("chat.postMessage", count=count + 1)[-1]
+    blocks = json.loads(answer["blocks"]) if isinstance(answer["blocks"], str) else answer["blocks"]
+    draft_button = blocks[-1]["elements"][0]
+
+    def click(user: str) -> dict[str, Any]:
+        action = {
+            "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user},
+            "channel": {"id": "C1"}, "trigger_id": "trig-9",
+            "container": {"type": "message", "message_ts": "800.2", "thread_ts": "800.1"},
+            "actions": [{**draft_button, "block_id": "b1", "action_ts": "1"}],
+        }  # fmt: skip
+        before = _count(stub, "chat.postMessage")
+        assert post_form(client, {"payload": json.dumps(action)}).status_code == 200
+        return stub.wait_for("chat.postMessage", count=before + 1)[-1]
+
+    draft = click(DANA)
+    assert draft["thread_ts"] == "800.1" and draft["text"].startswith("Here is a draft to Maria")
+    stranger = click(SOFIA)  # a real user, but not the conversation's owner
+    assert stranger["text"].startswith("That button belongs to someone else's conversation")

@@ -25,6 +25,7 @@ from crmassist.access.directory import principal_for
 from crmassist.access.principal import Principal
 from crmassist.access.scope import account_scope
 from crmassist.crm.activity import NewInteraction, log_interaction
+from crmassist.crm.errors import NotFound
 from crmassist.db import session_scope
 from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import Account, User
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 UNKNOWN_USER = (
     "Sorry, I can only help people who have a crmassist account, and I could not match "
     "your Slack account to one. Please ask your CRM admin to add your Slack id or e-mail."
+)
+NOT_YOUR_CONVERSATION = (
+    "That button belongs to someone else's conversation. Ask me yourself, e.g. "
+    '"draft a follow-up email to Acme".'
 )
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 
@@ -189,7 +194,10 @@ def register(app: App, bot: SlackBot) -> None:
         if principal is None:
             respond(text=UNKNOWN_USER, response_type="ephemeral")
             return
-        question = {"log": f"log {rest}", "ask": rest, "pipeline": rest}.get(sub, f"{sub} {rest}")
+        # "/crm pipeline by stage" is a pipeline question even where its words alone are not.
+        question = {"log": f"log {rest}", "ask": rest, "pipeline": f"pipeline: {rest}"}.get(
+            sub, f"{sub} {rest}"
+        )
         reply = bot.rt.assistant().ask(
             principal,
             question,
@@ -233,10 +241,14 @@ def register(app: App, bot: SlackBot) -> None:
         principal = bot.principal(body["user"]["id"])
         if principal is None:
             return
-        reply = bot.rt.assistant().ask(principal, "draft a follow-up email", action["value"])
         thread = body.get("container", {}).get("thread_ts") or body.get("container", {}).get(
             "message_ts"
         )
+        try:
+            reply = bot.rt.assistant().ask(principal, "draft a follow-up email", action["value"])
+        except NotFound:  # someone else's answer: its conversation is not theirs to continue
+            say(text=NOT_YOUR_CONVERSATION, thread_ts=thread)
+            return
         say(text=reply.answer[:3000], blocks=reply_blocks(reply, buttons=False), thread_ts=thread)
 
     @app.action("log_as_call")
