@@ -276,3 +276,39 @@ def test_reply_buttons_draft_a_follow_up_for_the_owner_only(
     assert draft["thread_ts"] == "800.1" and draft["text"].startswith("Here is a draft to Maria")
     stranger = click(SOFIA)  # a real user, but not the conversation's owner
     assert stranger["text"].startswith("That button belongs to someone else's conversation")
+
+
+def test_log_as_call_button_preselects_the_customer_and_a_double_submit_logs_once(
+    client: TestClient, slack: tuple[SlackStub, str], sample_rt: Runtime
+) -> None:
+    stub, _ = slack
+    opened = _count(stub, "views.open")
+    click = {
+        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": DANA},
+        "channel": {"id": "C1"}, "trigger_id": "trig-10",
+        "container": {"type": "message", "message_ts": "900.2"},
+        "actions": [{"action_id": "log_as_call", "value": "A001", "type": "button",
+                     "block_id": "b1", "action_ts": "1"}],
+    }  # fmt: skip
+    assert post_form(client, {"payload": json.dumps(click)}).status_code == 200
+    view = stub.wait_for("views.open", count=opened + 1)[-1]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["blocks"][0]["element"]["initial_option"]["value"] == "A001"
+    summary = "Button call: Maria confirmed the site survey for plant 3."
+    state = {
+        "account": {"account": {"selected_option": {"value": "A001"}}},
+        "channel": {"channel": {"selected_option": {"value": "call"}}},
+        "summary": {"summary": {"value": summary}},
+    }
+    submission = {
+        "type": "view_submission", "team": {"id": "T1"}, "user": {"id": DANA},
+        "view": {"id": "V-button-1", "type": "modal", "callback_id": "log_to_crm",
+                 "private_metadata": view["private_metadata"], "state": {"values": state}},
+    }  # fmt: skip
+    confirmed = _count(stub, "chat.postEphemeral")
+    for _ in range(2):
+        assert post_form(client, {"payload": json.dumps(submission)}).status_code == 200
+    stub.wait_for("chat.postEphemeral", count=confirmed + 2)
+    with sample_rt.sessions() as session:
+        logged = session.scalars(sa.select(Interaction).where(Interaction.body == summary)).all()
+    assert len(logged) == 1 and logged[0].channel.value == "call"

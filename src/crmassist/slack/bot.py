@@ -126,9 +126,10 @@ class SlackBot:
             account_id=values["account"]["account"]["selected_option"]["value"],
             channel=Channel(values["channel"]["channel"]["selected_option"]["value"]),
             summary=values["summary"]["summary"]["value"],
+            # One message is logged once; a modal opened from a button, once per modal.
             idempotency_key=f"slack:{origin.get('channel')}:{origin.get('ts')}"
             if origin.get("ts")
-            else None,
+            else f"slack-view:{view.get('id')}",
         )
         with session_scope(self.rt.sessions) as session:
             logged = log_interaction(session, principal, new)
