@@ -9,11 +9,13 @@ import zipfile
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from crmassist.access.keys import issue_key
 from crmassist.api import create_app
 from crmassist.db import session_scope
+from crmassist.domain.models import Interaction
 from crmassist.runtime import Runtime
 
 pytestmark = pytest.mark.slow
@@ -177,6 +179,26 @@ def test_logging_is_idempotent(client: TestClient, keys: dict[str, dict[str, str
     assert other.status_code == 404
     support = client.post("/v1/interactions", headers=keys["U010"], json=body)
     assert support.status_code == 403
+
+
+def test_a_chat_message_resent_with_its_idempotency_key_logs_once(
+    client: TestClient, keys: dict[str, dict[str, str]], sample_rt: Runtime
+) -> None:
+    message = {"message": "log a call with Acme: Tom asked for the plant 2 drawings by Monday"}
+    headers = {**keys["U001"], "Idempotency-Key": "chat-msg-7"}
+    first = client.post("/v1/chat", headers=headers, json=message).json()
+    again = client.post("/v1/chat", headers=headers, json=message).json()
+    assert first["answer"].startswith("Logged the call with Acme Corporation")
+    assert "already logged" in again["answer"]
+    fresh = client.post(
+        "/v1/chat", headers={**headers, "Idempotency-Key": "chat-msg-8"}, json=message
+    )
+    assert fresh.json()["answer"].startswith("Logged the call")  # a new key is a new message
+    with sample_rt.sessions() as session:
+        logged = session.scalars(
+            sa.select(Interaction.id).where(Interaction.body.contains("plant 2 drawings"))
+        ).all()
+    assert len(logged) == 2
 
 
 def test_pipeline_query_parameters(client: TestClient, keys: dict[str, dict[str, str]]) -> None:

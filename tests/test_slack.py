@@ -312,3 +312,20 @@ def test_log_as_call_button_preselects_the_customer_and_a_double_submit_logs_onc
     with sample_rt.sessions() as session:
         logged = session.scalars(sa.select(Interaction).where(Interaction.body == summary)).all()
     assert len(logged) == 1 and logged[0].channel.value == "call"
+
+
+def test_a_redelivered_mention_without_the_retry_header_logs_once(
+    client: TestClient, slack: tuple[SlackStub, str], sample_rt: Runtime
+) -> None:
+    stub, _ = slack
+    count = _count(stub, "chat.postMessage")
+    event = mention(DANA, "log a call with Acme: Olivia approved the PO for the skids", "950.1")
+    for _ in range(2):  # e.g. replayed by a proxy: the same message, a new event id
+        post_event(client, event)
+    replies = stub.wait_for("chat.postMessage", count=count + 2)[-2:]
+    assert sorted(r["text"].split(" ")[0] for r in replies) == ["Logged", "That"]
+    with sample_rt.sessions() as session:
+        logged = session.scalars(
+            sa.select(Interaction.id).where(Interaction.body.contains("approved the PO"))
+        ).all()
+    assert len(logged) == 1

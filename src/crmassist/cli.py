@@ -291,9 +291,11 @@ def demo(
         for principal in first_user_per_role(rt, list(plan["conversations"])):
             out.rule(f"as {principal.user_id} ({principal.role.value}, team {principal.team_id})")
             conversation = None
-            for question in plan["conversations"][principal.role.value]:
+            for n, question in enumerate(plan["conversations"][principal.role.value]):
                 out.print(f"\n[bold cyan]{principal.user_id}>[/] {question}", highlight=False)
-                reply = assistant.ask(principal, question, conversation)
+                # Keyed per scripted line: running the demo again logs nothing twice.
+                key = f"demo:{principal.user_id}:{n}"
+                reply = assistant.ask(principal, question, conversation, request_key=key)
                 conversation = reply.conversation_id
                 print_reply(reply)
         principals = first_user_per_role(rt, list(plan["conversations"]))

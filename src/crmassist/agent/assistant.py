@@ -129,9 +129,11 @@ class Assistant:
         message: str,
         conversation_id: str | None = None,
         external_key: str | None = None,
+        request_key: str | None = None,
     ) -> Reply:
         reply = None
-        for event in self.stream(principal, message, conversation_id, False, external_key):
+        events = self.stream(principal, message, conversation_id, False, external_key, request_key)
+        for event in events:
             if event.kind == "reply":
                 reply = Reply.model_validate(event.data)
         assert reply is not None
@@ -144,9 +146,11 @@ class Assistant:
         conversation_id: str | None = None,
         tokens: bool = True,
         external_key: str | None = None,
+        request_key: str | None = None,
     ) -> Iterator[Event]:
         """`external_key` names where the conversation lives (a Slack thread): the same key
-        continues the same conversation."""
+        continues the same conversation. `request_key` is the client's idempotency key for
+        this message: a resent message with the same key logs nothing twice."""
         message = message.strip()
         if not message:
             raise ValueError("empty message")
@@ -160,6 +164,7 @@ class Assistant:
             today=self.today,
             focus=Focus(**conversation.context) if conversation.context else Focus(),
             templates=self.templates,
+            request_key=request_key,
         )
         guard = PrivacyGuard(self.redactor(), allow_raw=self.settings.pii_to_llm)
         agent = self._agent(ctx, guard)

@@ -6,6 +6,7 @@ principal and the runtime's services, and every tool checks the principal itself
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,6 +57,8 @@ class TurnLog:
     """Chart specs of pipeline results, for interfaces that draw them."""
     refs: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Records a tool showed, by id: (kind, title), for citing SQL-backed answers."""
+    writes: Counter[str] = field(default_factory=Counter)
+    """Writes done so far, by kind, to key each one when the message has a key."""
 
     def show(self, kind: str, record_id: str, title: str) -> None:
         self.records.append(record_id)
@@ -77,3 +80,13 @@ class ToolContext:
     focus: Focus = field(default_factory=Focus)
     turn: TurnLog = field(default_factory=TurnLog)
     templates: Templates | None = None
+    request_key: str | None = None
+    """The client's key for this message (`Idempotency-Key`): sending the same message
+    with the same key again writes nothing twice."""
+
+    def write_key(self, kind: str) -> str | None:
+        """The idempotency key of this message's next write of `kind`, if it has a key."""
+        if self.request_key is None:
+            return None
+        self.turn.writes[kind] += 1
+        return f"{self.request_key}:{kind}:{self.turn.writes[kind]}"

@@ -331,7 +331,7 @@ class LogInteraction(CrmTool):
             contact_id=contact_id or self.ctx.focus.contact_id,
             occurred_at=self._occurred(when),
             follow_up_on=self._day(follow_up) if follow_up else None,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key or self.ctx.write_key("log"),
         )
         with self.ctx.sessions.begin() as session:
             logged = activity.log_interaction(session, self.ctx.principal, new)

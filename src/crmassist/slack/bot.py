@@ -75,18 +75,24 @@ class SlackBot:
 
     # -- answering ------------------------------------------------------------------------
 
-    def answer(
-        self, slack_user: str, text: str, say: Say, channel: str, thread: str, key: str
-    ) -> None:
-        principal = self.principal(slack_user)
+    def answer(self, event: dict[str, Any], say: Say, team: str | None) -> None:
+        """One message: the thread is the conversation, the message itself the write key, so
+        a redelivered event logs nothing twice even past the retry header."""
+        channel, thread = event["channel"], event.get("thread_ts") or event["ts"]
+        principal = self.principal(event["user"])
         if principal is None:
             say(text=UNKNOWN_USER, thread_ts=thread)
             return
-        question = _MENTION.sub("", text).strip()
+        question = _MENTION.sub("", event.get("text", "")).strip()
         if not question:
             say(text=mrkdwn(HELP), thread_ts=thread)
             return
-        reply = self.rt.assistant().ask(principal, question, external_key=key)
+        reply = self.rt.assistant().ask(
+            principal,
+            question,
+            external_key=f"slack:{team}:{channel}:{thread}",
+            request_key=f"slack:{team}:{channel}:{event['ts']}",
+        )
         say(text=reply.answer[:3000], blocks=reply_blocks(reply), thread_ts=thread)
         self.post_charts(reply.charts, channel, thread)
 
@@ -170,17 +176,13 @@ def register(app: App, bot: SlackBot) -> None:
 
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], say: Say, context: dict[str, Any]) -> None:
-        thread = event.get("thread_ts") or event["ts"]
-        key = f"slack:{context.get('team_id')}:{event['channel']}:{thread}"
-        bot.answer(event["user"], event.get("text", ""), say, event["channel"], thread, key)
+        bot.answer(event, say, context.get("team_id"))
 
     @app.event("message")
     def on_message(event: dict[str, Any], say: Say, context: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
             return  # channels need a mention; edits, joins and bots are not questions
-        thread = event.get("thread_ts") or event["ts"]
-        key = f"slack:{context.get('team_id')}:{event['channel']}:{thread}"
-        bot.answer(event["user"], event.get("text", ""), say, event["channel"], thread, key)
+        bot.answer(event, say, context.get("team_id"))
 
     def ack_command(ack: Ack, command: dict[str, Any]) -> None:
         sub = command.get("text", "").strip().split(" ", 1)[0].lower()

@@ -34,14 +34,20 @@ def chat(
     rt: RuntimeDep,
     principal: PrincipalDep,
     accept: Annotated[str, Header()] = "application/json",
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
-    """Ask the assistant. SSE events: `tool_call`, `tool_result`, `token`, `reply`."""
+    """Ask the assistant. SSE events: `tool_call`, `tool_result`, `token`, `reply`.
+    With an `Idempotency-Key`, a resent message logs nothing twice ("already logged")."""
     assistant = rt.assistant()
     streamed = "text/event-stream" in accept
     request.app.state.metrics.turns.labels(str(streamed).lower()).inc()
     if not streamed:
-        return assistant.ask(principal, body.message, body.conversation_id)
-    events = assistant.stream(principal, body.message, body.conversation_id)
+        return assistant.ask(
+            principal, body.message, body.conversation_id, request_key=idempotency_key
+        )
+    events = assistant.stream(
+        principal, body.message, body.conversation_id, request_key=idempotency_key
+    )
     return StreamingResponse(_sse(events), media_type="text/event-stream")
 
 
