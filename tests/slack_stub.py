@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -12,6 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import SecretStr
+
+from crmassist.runtime import Runtime
 from tests import loopback
 
 SECRET = "test-signing-secret"
@@ -94,3 +98,17 @@ def mention(user: str, text: str, ts: str, thread: str | None = None) -> dict[st
     if thread:
         event["thread_ts"] = thread
     return event
+
+
+def slack_runtime(rt: Runtime, api_url: str, app_token: str | None = None) -> Runtime:
+    """The same database, index and models, with Slack configured against `api_url`."""
+    configured = copy.copy(rt)
+    slack = {
+        "slack_bot_token": SecretStr("xoxb-test"),
+        "slack_signing_secret": SecretStr(SECRET),
+        "slack_api_url": api_url,
+    }
+    if app_token:
+        slack["slack_app_token"] = SecretStr(app_token)
+    configured.settings = rt.settings.model_copy(update=slack)
+    return configured

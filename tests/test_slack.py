@@ -3,7 +3,6 @@ the Slack Web API replaced by a loopback server that records every call."""
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import urllib.parse
@@ -13,12 +12,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from crmassist.api import create_app
 from crmassist.domain.models import Interaction
 from crmassist.runtime import Runtime
-from tests.slack_stub import SECRET, SlackStub, mention, serve, signed
+from tests.slack_stub import SlackStub, mention, serve, signed, slack_runtime
 
 pytestmark = pytest.mark.slow
 DANA = "U0DANA0001"  # mapped by slack_user_id
@@ -37,15 +35,7 @@ def slack() -> Iterator[tuple[SlackStub, str]]:
 
 @pytest.fixture(scope="module")
 def client(sample_rt: Runtime, slack: tuple[SlackStub, str]) -> Iterator[TestClient]:
-    rt = copy.copy(sample_rt)  # same database, index and models; Slack settings on top
-    rt.settings = sample_rt.settings.model_copy(
-        update={
-            "slack_bot_token": SecretStr("xoxb-test"),
-            "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_url": slack[1],
-        }
-    )
-    with TestClient(create_app(runtime=rt)) as test_client:
+    with TestClient(create_app(runtime=slack_runtime(sample_rt, slack[1]))) as test_client:
         yield test_client
 
 

@@ -5,7 +5,6 @@ that pushes envelopes and records the acknowledgements, driven by Bolt's real cl
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import queue
 import threading
@@ -14,12 +13,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from websockets.sync.server import Server, ServerConnection, serve
 
 from crmassist.api import create_app
 from crmassist.runtime import Runtime
-from tests.slack_stub import SECRET, SlackStub, mention
+from tests.slack_stub import SlackStub, mention, slack_runtime
 from tests.slack_stub import serve as serve_web_api
 
 pytestmark = pytest.mark.slow
@@ -67,19 +65,12 @@ def stub(socket_slack: tuple[SocketSlack, Server], sample_rt: Runtime) -> Iterat
     slack, server = socket_slack
     stub = SlackStub()
     stub.socket_url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/link"
-    with serve_web_api(stub) as api_url:
-        rt = copy.copy(sample_rt)
-        rt.settings = sample_rt.settings.model_copy(
-            update={
-                "slack_bot_token": SecretStr("xoxb-test"),
-                "slack_signing_secret": SecretStr(SECRET),
-                "slack_app_token": SecretStr("xapp-test"),
-                "slack_api_url": api_url,
-            }
-        )
-        with TestClient(create_app(runtime=rt)):
-            assert slack.connected.wait(10), "the service never opened the Socket Mode link"
-            yield stub
+    with (
+        serve_web_api(stub) as api_url,
+        TestClient(create_app(runtime=slack_runtime(sample_rt, api_url, "xapp-test"))),
+    ):
+        assert slack.connected.wait(10), "the service never opened the Socket Mode link"
+        yield stub
 
 
 def test_the_service_opens_socket_mode_with_the_app_token(stub: SlackStub) -> None:
@@ -135,15 +126,7 @@ def test_a_socket_mode_failure_is_logged_and_the_service_still_runs(
 ) -> None:
     refusing = SlackStub()  # no WebSocket to hand out: apps.connections.open says invalid_auth
     with serve_web_api(refusing) as api_url:
-        rt = copy.copy(sample_rt)
-        rt.settings = sample_rt.settings.model_copy(
-            update={
-                "slack_bot_token": SecretStr("xoxb-test"),
-                "slack_signing_secret": SecretStr(SECRET),
-                "slack_app_token": SecretStr("xapp-revoked"),
-                "slack_api_url": api_url,
-            }
-        )
-        with TestClient(create_app(runtime=rt)) as client:
+        app = create_app(runtime=slack_runtime(sample_rt, api_url, "xapp-revoked"))
+        with TestClient(app) as client:
             assert client.get("/healthz").status_code == 200
     assert "Socket Mode could not connect" in caplog.text and "invalid_auth" in caplog.text
