@@ -319,3 +319,29 @@ def test_a_redelivered_mention_without_the_retry_header_logs_once(
             sa.select(Interaction.id).where(Interaction.body.contains("approved the PO"))
         ).all()
     assert len(logged) == 1
+
+
+def test_the_customer_search_in_the_modal_offers_only_visible_customers(
+    client: TestClient, sample_rt: Runtime
+) -> None:
+    from crmassist.access.directory import principal_for
+    from crmassist.access.scope import account_scope
+    from crmassist.domain.models import Account
+
+    def suggest(user: str, typed: str) -> set[str]:
+        payload = {
+            "type": "block_suggestion", "team": {"id": "T1"}, "user": {"id": user},
+            "action_id": "account", "block_id": "account", "value": typed,
+            "view": {"id": "V3", "type": "modal", "callback_id": "log_to_crm"},
+        }  # fmt: skip
+        response = post_form(client, {"payload": json.dumps(payload)})
+        assert response.status_code == 200
+        return {o["value"] for o in response.json()["options"]}
+
+    with sample_rt.sessions() as session:
+        grace = principal_for(session, "U003")
+        team = set(session.scalars(sa.select(Account.id).where(account_scope(grace))))
+    assert "A001" in suggest(DANA, "acme")
+    offered = suggest("U0GRAC0003", "o")  # a manager: the team's customers only
+    assert offered and offered <= team and len(offered) < 56
+    assert suggest("USTRANGER1", "acme") == set()

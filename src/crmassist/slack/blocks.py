@@ -63,21 +63,31 @@ def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
     }
 
 
+MAX_OPTIONS = 100  # Slack's limit for a static select; more customers are searched instead
+
+
+def account_options(accounts: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"text": {"type": "plain_text", "text": name[:75]}, "value": aid}
+        for aid, name in accounts[:MAX_OPTIONS]
+    ]
+
+
 def log_modal(
     accounts: list[tuple[str, str]], text: str, private_metadata: str, account_id: str | None
 ) -> dict[str, Any]:
-    """Pick the customer (only the ones the user may see) and the channel, edit the note."""
-    options = [
-        {"text": {"type": "plain_text", "text": name[:75]}, "value": aid}
-        for aid, name in accounts[:100]
-    ]
+    """Pick the customer (only the ones the user may see) and the channel, edit the note.
+    Up to 100 customers are a list; beyond that the user types and Slack asks us for
+    matches (`block_suggestion`), still only among the customers they may see."""
     account_select: dict[str, Any] = {
-        "type": "static_select",
         "action_id": "account",
-        "options": options,
         "placeholder": {"type": "plain_text", "text": "Customer"},
     }
-    chosen = [o for o in options if o["value"] == account_id]
+    if len(accounts) > MAX_OPTIONS:
+        account_select |= {"type": "external_select", "min_query_length": 1}
+    else:
+        account_select |= {"type": "static_select", "options": account_options(accounts)}
+    chosen = account_options([(aid, name) for aid, name in accounts if aid == account_id])
     if chosen:
         account_select["initial_option"] = chosen[0]
     channels = ["call", "meeting", "email", "chat", "note"]

@@ -30,7 +30,7 @@ from crmassist.db import session_scope
 from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import Account, User
 from crmassist.runtime import Runtime
-from crmassist.slack.blocks import HELP, log_modal, mrkdwn, reply_blocks
+from crmassist.slack.blocks import HELP, account_options, log_modal, mrkdwn, reply_blocks
 from crmassist.slack.chart import bar_chart_png
 
 log = logging.getLogger(__name__)
@@ -113,13 +113,13 @@ class SlackBot:
             except SlackApiError as exc:  # the answer is already posted; the image is extra
                 log.warning("could not upload a chart: %s", exc.response.get("error"))
 
-    def visible_accounts(self, principal: Principal) -> list[tuple[str, str]]:
+    def visible_accounts(self, principal: Principal, containing: str = "") -> list[tuple[str, str]]:
+        """The customers the user may see, by name; `containing` filters as they type."""
+        query = sa.select(Account.id, Account.name).where(account_scope(principal))
+        if containing.strip():
+            query = query.where(Account.name.ilike(f"%{containing.strip()}%"))
         with self.rt.sessions() as session:
-            rows = session.execute(
-                sa.select(Account.id, Account.name)
-                .where(account_scope(principal))
-                .order_by(Account.name)
-            ).all()
+            rows = session.execute(query.order_by(Account.name)).all()
         return [(aid, name) for aid, name in rows]
 
     def log_from_modal(self, slack_user: str, view: dict[str, Any]) -> str:
@@ -237,6 +237,13 @@ def register(app: App, bot: SlackBot) -> None:
             client.chat_postEphemeral(
                 channel=origin["channel"], user=body["user"]["id"], text=result
             )
+
+    @app.options("account")
+    def on_account_search(ack: Ack, body: dict[str, Any]) -> None:
+        """Matches for the modal's customer search (more customers than a list can hold)."""
+        principal = bot.principal(body["user"]["id"])
+        found = bot.visible_accounts(principal, body.get("value", "")) if principal else []
+        ack(options=account_options(found))
 
     @app.action("draft_follow_up")
     def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], say: Say) -> None:
