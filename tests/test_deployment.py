@@ -51,3 +51,24 @@ def test_the_readme_documents_every_setting_and_no_other() -> None:
     documented = set(re.findall(r"`(CRMASSIST_[A-Z_]+)`", readme))
     assert not VARIABLES - documented, f"undocumented: {VARIABLES - documented}"
     assert not documented - VARIABLES, f"not settings: {documented - VARIABLES}"
+
+
+def test_the_slack_manifest_grants_what_the_bot_uses() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text("utf-8"))
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # mentions, DMs, /crm, replies, chart images, e-mail lookup of unmapped users
+    needed = {"app_mentions:read", "im:history", "commands", "chat:write", "files:write"}
+    assert needed | {"users:read", "users:read.email"} <= scopes
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "message.im",
+    }
+    interactivity = manifest["settings"]["interactivity"]  # buttons, modal, customer search
+    urls = [
+        interactivity["request_url"],
+        interactivity["message_menu_options_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        *(c["url"] for c in manifest["features"]["slash_commands"]),
+    ]
+    assert all(url.endswith("/slack/events") for url in urls)
+    assert manifest["features"]["shortcuts"][0]["callback_id"] == "log_to_crm"
