@@ -243,9 +243,9 @@ def _recency_factor(h: _History, today: date) -> Factor:
     gaps = [(b - a).days for a, b in zip(h.order_days, h.order_days[1:], strict=False)]
     usual = statistics.median(gaps) if gaps else 90
     if days > max(3 * usual, 180):
-        return 35, f"no order for {days} days, usually every {usual:.0f}"
+        return 35, f"no order for {days} days, usually every {usual:.0f} days"
     if days > max(1.5 * usual, 90):
-        return 20, f"no order for {days} days, usually every {usual:.0f}"
+        return 20, f"no order for {days} days, usually every {usual:.0f} days"
     return None
 
 
