@@ -106,6 +106,11 @@ def test_a_how_to_question_gets_the_first_procedure_whole_and_in_order() -> None
     ]
 
 
+def test_chinese_how_to_questions_get_the_procedure_and_how_is_it_does_not() -> None:
+    assert compose.best_sentences("E2 漏水怎么处理", article(LEAK)).steps
+    assert not compose.best_sentences("E2 传感器怎么样", article(LEAK)).steps
+
+
 def test_how_often_is_not_a_how_to_question() -> None:
     extract = compose.best_sentences("how often does the sensor fail?", article(LEAK))
     assert extract.steps == [] and len(extract.sentences) == 3  # steps may still be quoted

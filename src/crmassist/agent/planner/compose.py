@@ -21,7 +21,7 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _RANGE = re.compile(rf"{_NUMBER}\s*%?\s*(?:-|–|to|up to|至|到)\s*{_NUMBER}")
 _STEP = re.compile(r"\s*(\d{1,2})[.)]\s+")
-_PROCEDURAL = re.compile(r"\bhow (?:do|can|should|to)\b|怎么|如何|怎样", re.IGNORECASE)
+_PROCEDURAL = re.compile(r"\bhow (?:do|can|should|to)\b|怎么(?!样)|如何|怎样(?!了)", re.IGNORECASE)
 _MAX_STEPS = 10  # a procedure is quoted whole: leaving out the last step is worse than length
 _TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, Chinese words
 
