@@ -57,10 +57,10 @@ class Runtime:
 
     @cached_property
     def encoder(self) -> Encoder:
-        from crmassist.retrieval.embeddings import SentenceTransformerEncoder
+        from crmassist.retrieval.embeddings import build_encoder
 
         log.info("loading embedding model %s", self.settings.embedding_model)
-        return SentenceTransformerEncoder(
+        return build_encoder(
             self.settings.embedding_model, batch_size=self.settings.embedding_batch_size
         )
 

