@@ -129,12 +129,12 @@ def test_logging_checks_role_scope_and_contact(crm: sessionmaker[Session]) -> No
     note = NewInteraction(account_id="A2", channel=Channel.NOTE, summary="x")
     with crm.begin() as session:
         with pytest.raises(AccessDenied):
-            log_interaction(session, PRIYA, note)
+            log_interaction(session, PRIYA, note, NOW)
         with pytest.raises(NotFound):
-            log_interaction(session, DANA, note)
+            log_interaction(session, DANA, note, NOW)
         with pytest.raises(NotFound):
             wrong_contact = note.model_copy(update={"account_id": "A1", "contact_id": "C2"})
-            log_interaction(session, DANA, wrong_contact)
+            log_interaction(session, DANA, wrong_contact, NOW)
 
 
 def test_tasks_are_per_owner_and_sorted_by_due_date(crm: sessionmaker[Session]) -> None:

@@ -36,7 +36,7 @@ def rt(
     tmp = tmp_path_factory.mktemp("rt")
     with fresh_database(request.param, request, tmp) as url:
         runtime = Runtime(Settings(data_dir=tmp, database_url=url))
-        import_directory(MINI, runtime.sessions)
+        import_directory(MINI, runtime.sessions, as_of=runtime.clock.today())
         runtime.indexer().sync()
         yield runtime
         runtime.close()

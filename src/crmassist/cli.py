@@ -108,7 +108,7 @@ def run_import(rt: Runtime, directory: Path, prune: bool) -> None:
     from crmassist.ingest.importer import ImportValidationError, import_directory
 
     try:
-        report = import_directory(directory, rt.sessions, prune=prune)
+        report = import_directory(directory, rt.sessions, prune=prune, as_of=rt.clock.today())
     except ImportValidationError as exc:
         for problem in exc.problems:
             err.print(str(problem), highlight=False, markup=False)
@@ -408,7 +408,7 @@ def eval_(
         try:
             from crmassist.ingest.importer import import_directory
 
-            import_directory(data, rt.sessions, as_of=settings.current_date())
+            import_directory(data, rt.sessions, as_of=rt.clock.today())
             with rt.sessions() as session:
                 cases = load_dataset(dataset, session)
             run_index(rt, rebuild=False)

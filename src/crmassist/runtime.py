@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from crmassist.access.audit import AuditLog
     from crmassist.agent.assistant import Assistant
+    from crmassist.domain.clock import Clock
     from crmassist.ingest.indexer import Indexer
     from crmassist.privacy import Redactor
     from crmassist.retrieval.embeddings import Encoder
@@ -34,6 +35,13 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @cached_property
+    def clock(self) -> Clock:
+        """The one clock: tools, imports, API defaults and Slack all read the time here."""
+        from crmassist.domain.clock import clock_for
+
+        return clock_for(self.settings.today)
 
     @cached_property
     def engine(self) -> sa.Engine:
@@ -156,6 +164,7 @@ class Runtime:
             self.settings,
             self.sessions,
             self.audit,
+            self.clock,
             redactor=lambda: self.redactor,
             retriever=self.retriever,
             index_records=lambda only: self.indexer().sync_records(only),

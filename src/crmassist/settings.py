@@ -96,11 +96,9 @@ class Settings(BaseSettings):
     )
     today: date | None = Field(
         default=None,
-        description="Pin 'today' for relative dates (demos, evals on a fixed dataset).",
+        description="Pin 'today' (demos, evals on a fixed dataset): relative dates are read "
+        "against it and notes logged now are dated on it, at the wall clock's time of day.",
     )
-
-    def current_date(self) -> date:
-        return self.today or date.today()
 
     @property
     def resolved_database_url(self) -> str:

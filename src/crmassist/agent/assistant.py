@@ -12,7 +12,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -39,6 +38,7 @@ from crmassist.agent.guard import PrivacyGuard, ToolAudit, final_text, tool_erro
 from crmassist.agent.models import offline_planner, remote_model
 from crmassist.agent.planner.model import context_message
 from crmassist.agent.tools import build_tools
+from crmassist.domain.clock import Clock
 from crmassist.domain.models import Account, Contact
 from crmassist.privacy import Redactor
 from crmassist.privacy.disclosure import reveal
@@ -102,6 +102,7 @@ class Assistant:
         settings: Settings,
         sessions: sessionmaker[Session],
         audit: AuditLog,
+        clock: Clock,
         redactor: Callable[[], Redactor],
         retriever: Callable[[], Retriever],
         index_records: IndexRecords,
@@ -111,6 +112,7 @@ class Assistant:
         self.settings = settings
         self.sessions = sessions
         self.audit = audit
+        self.clock = clock
         self.redactor = redactor
         self.retriever = retriever
         self.index_records = index_records
@@ -118,10 +120,6 @@ class Assistant:
         self.conversations = ConversationStore(sessions)
         self.templates = Templates(settings.prompts_dir)
         self.system_prompt = (settings.prompts_dir / "system.md").read_text(encoding="utf-8")
-
-    @property
-    def today(self) -> date:
-        return self.settings.current_date()
 
     def ask(
         self,
@@ -161,7 +159,7 @@ class Assistant:
             retriever=self.retriever,
             index_records=self.index_records,
             audit=self.audit,
-            today=self.today,
+            clock=self.clock,
             focus=Focus(**conversation.context) if conversation.context else Focus(),
             templates=self.templates,
             request_key=request_key,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crmassist.access.audit import AuditLog
 from crmassist.access.principal import Principal
 from crmassist.agent.drafting import Templates
+from crmassist.domain.clock import Clock
 from crmassist.domain.enums import SourceType
 from crmassist.retrieval.search import Citation, Retriever
 
@@ -76,13 +77,17 @@ class ToolContext:
     retriever: Callable[[], Retriever]
     index_records: IndexRecords
     audit: AuditLog
-    today: date
+    clock: Clock
     focus: Focus = field(default_factory=Focus)
     turn: TurnLog = field(default_factory=TurnLog)
     templates: Templates | None = None
     request_key: str | None = None
     """The client's key for this message (`Idempotency-Key`): sending the same message
     with the same key again writes nothing twice."""
+
+    @property
+    def today(self) -> date:
+        return self.clock.today()
 
     def write_key(self, kind: str) -> str | None:
         """The idempotency key of this message's next write of `kind`, if it has a key."""

@@ -334,7 +334,9 @@ class LogInteraction(CrmTool):
             idempotency_key=idempotency_key or self.ctx.write_key("log"),
         )
         with self.ctx.sessions.begin() as session:
-            logged = activity.log_interaction(session, self.ctx.principal, new)
+            logged = activity.log_interaction(
+                session, self.ctx.principal, new, now=self.ctx.clock.now()
+            )
         if logged.created:
             self.ctx.index_records({SourceType.INTERACTION: [logged.interaction_id]})
         self.ctx.turn.show("interactions", logged.interaction_id, summary[:80])
@@ -346,8 +348,8 @@ class LogInteraction(CrmTool):
         if not when:
             return None
         day = self._day(when)
-        if day == datetime.now(UTC).date():
-            return None  # today: the current time is more precise than midnight
+        if day == self.ctx.today:
+            return None  # today: the clock's time is more precise than noon
         return datetime.combine(day, time(12), tzinfo=UTC)
 
     def _day(self, text: str) -> date:
@@ -504,7 +506,9 @@ class CreateTask(CrmTool):
         if due and due_day is None:
             raise ToolException(f"cannot read the date {due!r}; try 'next Tuesday' or 2026-12-01")
         with self.ctx.sessions.begin() as session:
-            task = activity.create_task(session, self.ctx.principal, title, due_day, account_id)
+            task = activity.create_task(
+                session, self.ctx.principal, title, due_day, account_id, self.ctx.clock.now()
+            )
         self.ctx.turn.show("tasks", task.id, task.title)
         return to_json(task)
 

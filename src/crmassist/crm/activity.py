@@ -8,7 +8,7 @@ and agent re-plans log a call once. The caller indexes the new note right after 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -61,9 +61,10 @@ class TaskView(BaseModel):
 
 
 def log_interaction(
-    session: Session, principal: Principal, new: NewInteraction, now: datetime | None = None
+    session: Session, principal: Principal, new: NewInteraction, now: datetime
 ) -> LoggedInteraction:
-    """Write the note (and its follow-up task); the caller commits and indexes."""
+    """Write the note (and its follow-up task); the caller commits and indexes. `now` is
+    the runtime clock's: a pinned day dates the note too."""
     if not may_see(principal, Section.NOTES):
         raise AccessDenied("your role may not log interaction notes")
     account = visible_account(session, principal, new.account_id)
@@ -71,7 +72,6 @@ def log_interaction(
         return existing
     if new.contact_id is not None:
         _require_contact(session, new.contact_id, account.id)
-    now = now or datetime.now(UTC)
     note = Interaction(
         id=f"N-{uuid.uuid4().hex[:12]}",
         account_id=account.id,
@@ -161,12 +161,12 @@ def create_task(
     principal: Principal,
     title: str,
     due: date | None,
-    account_id: str | None = None,
-    now: datetime | None = None,
+    account_id: str | None,
+    now: datetime,
 ) -> TaskView:
     """A reminder for the principal; if it names a customer, that customer must be visible."""
     account = visible_account(session, principal, account_id) if account_id else None
-    task = _new_task(principal, title, due, account.id if account else None, now or _now())
+    task = _new_task(principal, title, due, account.id if account else None, now)
     session.add(task)
     session.flush()
     return _view(task, account.name if account else None)
@@ -205,7 +205,3 @@ def _view(task: Task, account_name: str | None) -> TaskView:
         account_id=task.account_id if account_name else None,
         account_name=account_name,
     )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -107,7 +107,7 @@ class Scorer:
         """Expected numbers come from the database at run time, never from the dataset."""
         with self.rt.sessions() as session:
             result = run_pipeline(
-                session, self.principal, PipelineQuery(**spec), self.rt.settings.current_date()
+                session, self.principal, PipelineQuery(**spec), self.rt.clock.today()
             )
         if result.columns[0] == "id":
             wanted = [str(row[0]) for row in result.rows[:10]]

@@ -158,11 +158,11 @@ def import_directory(
     sessions: sessionmaker[Session],
     *,
     prune: bool = False,
-    as_of: date | None = None,
+    as_of: date,
 ) -> ImportReport:
     """Validate everything in `directory`, then write it all or nothing.
 
-    `as_of` is the day lifecycle stages are judged from (default: today).
+    `as_of` is the day lifecycle stages are judged from: the runtime clock's today.
     """
     report = ImportReport()
     parsed, problems = _parse(directory, report)
@@ -176,7 +176,7 @@ def import_directory(
                 _upsert(session, kind, _values(kind, parsed.rows[kind.name]), report)
         if prune:
             _prune(session, parsed, report)
-        _derive_lifecycle_stages(session, as_of or date.today())
+        _derive_lifecycle_stages(session, as_of)
     log.info("imported %s: %s", directory, report.rows())
     return report
 

@@ -138,7 +138,7 @@ class SlackBot:
             else f"slack-view:{view.get('id')}",
         )
         with session_scope(self.rt.sessions) as session:
-            logged = log_interaction(session, principal, new)
+            logged = log_interaction(session, principal, new, self.rt.clock.now())
         if logged.created:
             self.rt.indexer().sync_records({SourceType.INTERACTION: [logged.interaction_id]})
         self.rt.audit.record(principal, "slack:log_to_crm", target=logged.interaction_id)

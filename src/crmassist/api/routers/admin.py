@@ -38,7 +38,7 @@ def import_export(
     written), then upsert, then index only what changed."""
     with tempfile.TemporaryDirectory() as tmp:
         root = _unzip(archive, Path(tmp))
-        report = import_directory(root, rt.sessions, prune=prune, as_of=rt.settings.current_date())
+        report = import_directory(root, rt.sessions, prune=prune, as_of=rt.clock.today())
     rt.refresh_known_names()
     indexed = rt.indexer().sync()
     rt.audit.record(admin, "api:import", prune=prune, counts=dict(report.rows()))

@@ -141,7 +141,7 @@ def log_interaction(
     answers 200 with the original note."""
     new = activity.NewInteraction(**body.model_dump(), idempotency_key=idempotency_key)
     with session_scope(rt.sessions) as session:
-        logged = activity.log_interaction(session, principal, new)
+        logged = activity.log_interaction(session, principal, new, rt.clock.now())
     if logged.created:
         rt.indexer().sync_records({SourceType.INTERACTION: [logged.interaction_id]})
     else:
@@ -160,7 +160,7 @@ def pipeline_query(
     close_period: Annotated[str | None, Query(description='e.g. "this quarter"')] = None,
 ) -> pipeline.PipelineResult:
     """Typed pipeline queries: filters, grouping, metric; a table plus a chart spec."""
-    today = rt.settings.current_date()
+    today = rt.clock.today()
     if close_period:
         query = pipeline.within_close_period(query, close_period, today)
     with rt.sessions() as session:
@@ -180,7 +180,7 @@ def tasks(
     due: Annotated[str | None, Query(description='"this week", "2026-12-01", "下周"')] = None,
 ) -> list[activity.TaskView]:
     """Your follow-up tasks, soonest first."""
-    today = rt.settings.current_date()
+    today = rt.clock.today()
     due_before = None
     if due:
         due_before = due_by(due, today)
