@@ -1,120 +1,106 @@
-"""Precision and recall on the hand-labelled set `tests/data/pii_labelled.jsonl`.
+"""Precision and recall on the project's own set and on the outside set.
 
-Each example is a CRM note or ticket snippet (English, Chinese, mixed) with character
-spans and the known names its account may use. Labelling rules: a PERSON span is a
-personal name (full, given name only, or surname after Mr./Dr.), without titles;
-Chinese surname + title (王总, 李经理) is not labelled. Every phone number, e-mail, valid
-ID/card/IBAN and IP address is labelled; strings that fail their checksum are not.
+Own set (`tests/data/pii_labelled.jsonl`): CRM note or ticket snippets (English, Chinese,
+mixed) with character spans and the known names of their account, written alongside the
+redactor. Labelling rules: a PERSON span is a personal name (full, given name only, or
+surname after Mr./Dr.), without titles; Chinese surname + title (王总, 李经理) is not
+labelled. Every phone number, e-mail, ID/card/IBAN/account number and IP address is
+labelled, including numbers that fail their checksum after a cue word ("身份证号 …
+校验失败"): a mistyped ID is still someone's ID. Exact span and type match.
 
-A prediction counts only on an exact span and type match. Each example is redacted with
-its own known names; "PERSON (known)" is recall on spans that are one of those names.
-Run with `pytest -s` to see the table.
+Outside set (`evals/pii/outside.jsonl`, built by `evals/pii/make_outside.py` from
+presidio-evaluator's public templates and persons): nothing in it was written here
+except the Chinese translations of sampled templates. Thresholds and rules were tuned on
+its `dev` split only; the targets are asserted on `test`. Overlap match (see
+`crmassist.privacy.evaluation`). Run with `pytest -s` to see the tables.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.privacy import EntityType, Redactor, build_redactor
+from crmassist.privacy.evaluation import Example, Scores, Span, load_examples, score
 from crmassist.privacy.names import clean_names
 from crmassist.settings import Settings
 
-DATA = Path(__file__).parent / "data" / "pii_labelled.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+OWN = load_examples(ROOT / "tests" / "data" / "pii_labelled.jsonl")
+OUTSIDE = load_examples(ROOT / "evals" / "pii" / "outside.jsonl")
 KNOWN_ROW = "PERSON (known)"
 MUST_BE_COMPLETE = ["EMAIL", "PHONE", "CN_ID", "CARD", "IBAN", "IP", KNOWN_ROW]
-
-Span = tuple[int, int, str]
-
-
-def load_examples() -> list[dict[str, Any]]:
-    with DATA.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+STRUCTURED = ["EMAIL", "CARD", "IBAN", "SSN", "CN_ID"]
+AT_TARGET = ["EMAIL", "IBAN", "SSN", "CN_ID"]
 
 
-EXAMPLES = load_examples()
+def known_row(ex: Example, span: Span) -> list[str]:
+    name = ex["text"][span[0] : span[1]]
+    return (
+        [KNOWN_ROW] if span[2] == "PERSON" and name in set(clean_names(ex["known_names"])) else []
+    )
 
 
-@dataclass
-class Scores:
-    tp: Counter[str]
-    fp: Counter[str]
-    fn: Counter[str]
-
-    def precision(self, key: str | None = None) -> float:
-        tp, fp = self._get(self.tp, key), self._get(self.fp, key)
-        return tp / (tp + fp) if tp + fp else 1.0
-
-    def recall(self, key: str | None = None) -> float:
-        tp, fn = self._get(self.tp, key), self._get(self.fn, key)
-        return tp / (tp + fn) if tp + fn else 1.0
-
-    @staticmethod
-    def _get(counter: Counter[str], key: str | None) -> int:
-        if key is None:
-            return sum(v for k, v in counter.items() if k != KNOWN_ROW)
-        return counter[key]
-
-    def table(self, title: str) -> str:
-        rows = [f"{title}\n{'type':<16}{'precision':>10}{'recall':>8}{'gold':>6}{'found':>7}"]
-        for key in [t.value for t in EntityType] + [KNOWN_ROW, None]:
-            gold = self._get(self.tp, key) + self._get(self.fn, key)
-            found = self._get(self.tp, key) + self._get(self.fp, key)
-            precision = f"{self.precision(key):.3f}" if key != KNOWN_ROW else "-"
-            name = key or "overall"
-            rows.append(f"{name:<16}{precision:>10}{self.recall(key):>8.3f}{gold:>6}{found:>7}")
-        return "\n".join(rows)
+def score_own(redactor: Redactor) -> Scores:
+    preds = [redactor.with_known_names(ex["known_names"]).detect(ex["text"]) for ex in OWN]
+    return score(OWN, preds, exact=True, extra_rows=known_row)
 
 
-def score(redactor: Redactor) -> tuple[Scores, list[str]]:
-    scores = Scores(Counter(), Counter(), Counter())
-    misses: list[str] = []
-    for ex in EXAMPLES:
-        text = ex["text"]
-        result = redactor.with_known_names(ex["known_names"]).redact(text)
-        gold = {(e["start"], e["end"], e["type"]) for e in ex["entities"]}
-        pred = {(e.start, e.end, e.entity_type.value) for e in result.entities}
-        known = set(clean_names(ex["known_names"]))
-        for span in gold | pred:
-            kind = "tp" if span in gold and span in pred else "fn" if span in gold else "fp"
-            getattr(scores, kind)[span[2]] += 1
-            if span[2] == "PERSON" and span in gold and text[span[0] : span[1]] in known:
-                getattr(scores, kind)[KNOWN_ROW] += 1
-            if kind != "tp":
-                misses.append(f"{kind.upper()} {ex['id']} {span[2]} {text[span[0] : span[1]]!r}")
-    return scores, misses
+def score_outside(redactor: Redactor, split: str) -> Scores:
+    examples = [ex for ex in OUTSIDE if ex["split"] == split]
+    return score(examples, redactor.detect_many([ex["text"] for ex in examples]), exact=False)
 
 
-def test_labelled_set_is_well_formed() -> None:
-    assert len(EXAMPLES) >= 120
-    assert len({ex["id"] for ex in EXAMPLES}) == len(EXAMPLES)
+def test_labelled_sets_are_well_formed() -> None:
     types = {t.value for t in EntityType}
-    for ex in EXAMPLES:
-        assert all(isinstance(n, str) for n in ex["known_names"]), ex["id"]
-        for e in ex["entities"]:
-            assert e["type"] in types and ex["text"][e["start"] : e["end"]] == e["text"], ex["id"]
-    langs = Counter(ex["lang"] for ex in EXAMPLES)
-    assert langs["en"] >= 40 and langs["zh"] >= 40
-    assert sum(not ex["entities"] for ex in EXAMPLES) >= 20  # no PII / tricky negatives
-    assert sum(300 <= len(ex["text"]) <= 800 for ex in EXAMPLES) >= 5
+    for examples in (OWN, OUTSIDE):
+        assert len({ex["id"] for ex in examples}) == len(examples)
+        for ex in examples:
+            assert all(isinstance(n, str) for n in ex["known_names"]), ex["id"]
+            for e in ex["entities"]:
+                assert e["type"] in types, ex["id"]
+                assert ex["text"][e["start"] : e["end"]] == e["text"], ex["id"]
+    assert len(OWN) >= 120 and sum(not ex["entities"] for ex in OWN) >= 20
+    assert {ex["lang"] for ex in OWN} >= {"en", "zh"}
+
+
+def test_outside_set_is_large_split_by_template_and_bilingual() -> None:
+    assert sum(len(ex["entities"]) for ex in OUTSIDE) >= 1000
+    for lang in ("en", "zh"):
+        splits: dict[int, set[str]] = {}
+        for ex in OUTSIDE:
+            if ex["lang"] == lang:
+                splits.setdefault(ex["template"], set()).add(ex["split"])
+        assert all(len(s) == 1 for s in splits.values())  # a template is dev or test, never both
+    test_types = {e["type"] for ex in OUTSIDE if ex["split"] == "test" for e in ex["entities"]}
+    assert set(STRUCTURED) | {"PERSON", "PHONE"} <= test_types
 
 
 @pytest.mark.slow
-def test_precision_and_recall(sessions: sessionmaker[Session]) -> None:
-    without, _ = score(build_redactor(Settings(pii_ner=False), sessions, []))
-    scores, misses = score(build_redactor(Settings(pii_ner=True), sessions, []))
-    print("\n" + without.table("patterns + known names (pii_ner=False)"))
-    print("\n" + scores.table("with spaCy NER (pii_ner=True, the default)"))
-    print("\n".join(["", "misses:", *misses]))
-    assert scores.precision() >= 0.9 and scores.recall() >= 0.9
+def test_own_set_precision_and_recall(sessions: sessionmaker[Session]) -> None:
+    scores = score_own(build_redactor(Settings(pii_ner=True), sessions, []))
+    print("\n" + scores.table("own set, exact match (pii_ner=True)"))
+    print("\n".join(["", "misses:", *scores.misses]))
+    assert scores.precision() >= 0.9 and scores.recall() >= 0.95
     for key in MUST_BE_COMPLETE:
         assert scores.recall(key) == 1.0, key
+
+
+@pytest.mark.slow
+def test_outside_set_held_out_split(sessions: sessionmaker[Session]) -> None:
+    """Issue targets where met; where not yet met, today's level so it cannot slip."""
+    scores = score_outside(build_redactor(Settings(pii_ner=True), sessions, []), "test")
+    print("\n" + scores.table("outside set, held-out test split"))
+    for key in AT_TARGET:
+        assert scores.recall(key) >= 0.98, key
+    assert scores.precision() >= 0.80
+    # Below the issue's targets (card and phone 0.98, person 0.90): today's floors, so they
+    # cannot slip while the gap is open (docs/privacy.md lists what is missed).
+    assert scores.recall("CARD") >= 0.97
+    assert scores.recall("PHONE") >= 0.85
+    assert scores.recall("PERSON") >= 0.55
 
 
 @pytest.mark.slow
@@ -122,7 +108,7 @@ def test_redacting_the_labelled_set_twice_changes_nothing(
     sessions: sessionmaker[Session],
 ) -> None:
     redactor = build_redactor(Settings(pii_ner=True), sessions, [])
-    names = [n for ex in EXAMPLES for n in ex["known_names"]]
-    once = redactor.with_known_names(names).redact_many([ex["text"] for ex in EXAMPLES])
+    names = [n for ex in OWN for n in ex["known_names"]]
+    once = redactor.with_known_names(names).redact_many([ex["text"] for ex in OWN])
     twice = redactor.with_known_names(names).redact_many([r.text for r in once])
     assert [r.text for r in twice] == [r.text for r in once]

@@ -24,8 +24,14 @@ SCORE_VALIDATED = 1.0
 SCORE_CARD = 0.98  # below CN_ID: an 18-digit ID passes Luhn one time in ten
 SCORE_KNOWN_NAME = 0.95
 SCORE_PHONE = 0.9
+SCORE_ADDRESS = 0.87
 SCORE_NER = 0.85
 SCORE_HONORIFIC = 0.8
+SCORE_NAME_CUE = 0.78
+SCORE_LEXICON_PAIR = 0.75
+SCORE_CUED = 0.7  # a number right after its cue word ("my card", "SSN", "身份证"), any checksum
+SCORE_PHONE_SHAPE = 0.65  # phone-like grouping that `phonenumbers` does not vouch for
+SCORE_LEXICON_SINGLE = 0.6
 
 _NUM_BEFORE = r"(?<![0-9A-Za-z_+\-.])"  # not glued to an id like SO-, v1. or a longer number
 _NUM_AFTER = r"(?![0-9A-Za-z_])"
@@ -212,6 +218,202 @@ def _name_group(_text: str, match: re.Match[str]) -> Span | None:
     return match.span("name")
 
 
+# --- numbers named by the words before them ------------------------------------------
+# A value right after its cue word is masked whatever its checksum says: a card number
+# with a typo is still someone's card. The gap may not cross a digit or a sentence end,
+# so the cue claims the first number after it and nothing further.
+
+_CUE_GAP = r"(?P<gap>[^0-9\n。！？!?;；]{0,24}?)"
+_EN_WORD_START = r"(?<![A-Za-z])"
+
+
+def _cued(cues: str, value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?P<cue>{cues}){_CUE_GAP}(?P<value>{value})")
+
+
+def _cued_value(text: str, match: re.Match[str]) -> Span | None:
+    start, end = match.span("value")
+    return None if _glued(text, end) or len(_digits(text[start:end])) < 5 else (start, end)
+
+
+_DIGIT_RUN = _NUM_BEFORE + r"[0-9](?:[ \-.]?[0-9]){{{lo},{hi}}}" + _NUM_AFTER
+_ALNUM_ID = (
+    r"(?<![0-9A-Za-z_])(?=[A-Z]{0,3}[0-9])[A-Z0-9]{1,3}[ \-]?[0-9]{4,13}[A-Z]?(?![0-9A-Za-z_])"
+)
+_CUES = {
+    EntityType.CARD: (
+        _EN_WORD_START + r"(?i:(?:credit|debit|bank)?\s?cards?|cc|visa|mastercard|amex)"
+        r"|卡号|银行卡|信用卡|借记卡|储蓄卡|卡",
+        _DIGIT_RUN.format(lo=11, hi=18),
+    ),
+    EntityType.BANK_ACCOUNT: (
+        _EN_WORD_START + r"(?i:accounts?|acct|a/c|routing|aba|checking|savings|sort\s?code)"
+        r"|账号|帐号|账户|帐户|户号",
+        _DIGIT_RUN.format(lo=5, hi=16),
+    ),
+    EntityType.SSN: (
+        _EN_WORD_START + r"(?i:ssn|social\s+security|social\s+insurance|sin|tax\s?id|tin|itin)"
+        r"|社保号|社会保障号",
+        _NUM_BEFORE + r"[0-9]{3}[ \-.]?[0-9]{2}[ \-.]?[0-9]{4}" + _NUM_AFTER,
+    ),
+    EntityType.CN_ID: (
+        r"身份证|证件号|公民身份号码|" + _EN_WORD_START + r"(?i:id\s+(?:card|number|no))",
+        r"(?<![0-9A-Za-z_])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z_])",
+    ),
+    EntityType.PASSPORT: (_EN_WORD_START + r"(?i:passports?)|护照", _ALNUM_ID),
+    EntityType.DRIVER_LICENSE: (
+        _EN_WORD_START + r"(?i:driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|licen[cs]e|dl)"
+        r"|驾照|驾驶证",
+        _ALNUM_ID,
+    ),
+    EntityType.IBAN: (
+        _EN_WORD_START + r"(?i:iban)",
+        r"(?<![0-9A-Za-z_])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){10,32}(?![0-9A-Za-z_])",
+    ),
+    EntityType.NINO: (
+        _EN_WORD_START + r"(?i:national\s+insurance|ni\s+number|nino)",
+        r"(?<![0-9A-Za-z_])[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]?(?![0-9A-Za-z_])",
+    ),
+    EntityType.PHONE: (
+        _EN_WORD_START
+        + r"(?i:phone|tel|telephone|mobile|cell|call|text|fax|whatsapp|sms|reach|contact|"
+        r"messages?\s+to|registered|answering\s+at|desk|office)|电话|手机|联系|致电|拨打|打|座机|传真",
+        _NUM_BEFORE + r"\(?\+?[0-9](?:[ \-.()]{0,3}[0-9]){6,15}",
+    ),
+    EntityType.DOB: (
+        _EN_WORD_START + r"(?i:born|birth|dob|d\.o\.b\.?|birthday)|出生|生日",
+        r"(?i:[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}"
+        r"|(?:[0-9]{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+        r"(?:\s+[0-9]{1,2}(?:st|nd|rd|th)?,?)?\s+[0-9]{4}"
+        r"|[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日)",
+    ),
+}
+
+
+# "身份证" names an ID so plainly that it outranks an 18-digit number passing Luhn by chance.
+_CUE_SCORES = {EntityType.CN_ID: 0.99, EntityType.SSN: 0.75}
+
+
+def _cued_detectors() -> tuple[PatternDetector, ...]:
+    return tuple(
+        PatternDetector(
+            f"cued_{kind.value.lower()}",
+            kind,
+            _cued(cues, value),
+            _CUE_SCORES.get(kind, SCORE_CUED),
+            _cued_value,
+        )
+        for kind, (cues, value) in _CUES.items()
+    )
+
+
+# --- phone shapes no validator vouches for ----------------------------------------------
+
+_PHONE_SHAPE = re.compile(
+    _NUM_BEFORE
+    + r"(?:\+|00|\()?[0-9]{1,4}\)?(?:[ \-.]{1,2}\(?[0-9]{1,5}\)?){1,5}"
+    + r"(?:\s?(?:x|ext\.?)\s?[0-9]{1,5})?"
+    + _NUM_AFTER
+)
+_DATE_SHAPE = re.compile(r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}")
+
+
+def _accept_phone_shape(text: str, match: re.Match[str]) -> Span | None:
+    """7-15 digits grouped the way phones are written, and not a date."""
+    value = match.group()
+    digits = _digits(value.split("x")[0].split("ext")[0])
+    if not 7 <= len(digits) <= 15 or _DATE_SHAPE.match(value):
+        return None
+    if re.search(r"[0-9][ \-.]$", text[max(0, match.start() - 2) : match.start()]):
+        return None  # the tail of a longer digit run (a reference or card-like number)
+    if text[match.end() : match.end() + 1] == "#":
+        return None  # "814 2297 5501#": a conference dial-in code
+    groups = re.findall(r"[0-9]+", value)
+    if len(digits) < 9 and not value.startswith(("+", "(")):
+        return None  # "12 480" or "4-2-1" are amounts and codes
+    if max(map(len, groups)) < 3:
+        return None
+    return match.span()
+
+
+# --- URLs with a person in the path ---------------------------------------------------
+
+_URL = re.compile(r"(?i:https?://|www\.)[^\s<>\"'，。]+")
+_PERSONAL_PATH = re.compile(
+    r"(?i)(?:linkedin\.com/in/|facebook\.com/|instagram\.com/|twitter\.com/|x\.com/|"
+    r"github\.com/|/users?/|/profiles?/|/people/|/members?/|/~|[?&](?:e?mail|user|name|"
+    r"phone|uid|customer)=|[A-Za-z0-9._%+\-]+@)"
+)
+
+
+def _accept_url(_text: str, match: re.Match[str]) -> Span | None:
+    start, end = _strip_edges(_text, *match.span())
+    return (start, end) if _PERSONAL_PATH.search(_text, start, end) else None
+
+
+# --- street addresses ---------------------------------------------------------------
+
+_STREET_SUFFIXES = (
+    "Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Court|Ct|Boulevard|Blvd|Way|Place|Pl|"
+    "Terrace|Close|Crescent|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Row|Walk|"
+    "Gardens|Grove|Hill|Mews|Park|Alley|Plaza|Loop|Pike|Ridge|Route|Rue|Via|Calle|Strasse|"
+    "Straße|Str|Weg|Gasse|Platz|Laan|Straat|Plein|Gracht|Avenida|Rua|Viale|Piazza"
+)
+_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.\-]*"
+_UNIT = r"(?:,?\s*(?i:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?\s*[0-9A-Za-z\-]+)?"
+_PLACE_TAIL = (
+    r"(?:,?[ \t]+(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*[ \t]?){1,4}(?=,|\s[0-9A-Z]|$|\.))?"  # city
+    r"(?:,?[ \t]+[A-Z]{2}\b)?"  # state
+    r"(?:,?[ \t]+(?:[0-9]{4,5}(?:-[0-9]{3,4})?(?:[ \t][A-Z]{2}\b)?|[0-9]{3}[ \t][0-9]{2}"
+    r"|[0-9]{2}-[0-9]{3}|[A-Z]{1,2}[0-9][0-9A-Z]?\s?[0-9][A-Z]{2}))?"  # postcode
+)
+_EN_ADDRESS = re.compile(
+    r"(?<![0-9A-Za-z])(?:"
+    rf"[0-9]{{1,6}}[A-Za-z]?(?:[ \t]+{_CAP_WORD}){{1,4}}?[ \t]+(?:{_STREET_SUFFIXES})\b\.?"
+    rf"|(?:{_CAP_WORD}[ \t]+){{0,3}}(?:{_STREET_SUFFIXES})[ \t]+[0-9]{{1,5}}[A-Za-z]?\b"
+    rf"|(?:{_CAP_WORD}[ \t]+){{0,2}}{_CAP_WORD}(?:{_STREET_SUFFIXES.lower()})[ \t]+[0-9]{{1,5}}\b"
+    r"|(?i:p\.?\s?o\.?\s?box)[ \t]+[0-9]{1,6}"
+    # "Tjernveien 150, PARADIS": street words, a house number, then a comma and a place
+    rf"|{_CAP_WORD}(?:[ \t]+[\w'’.\-/]+){{0,3}}?[ \t]+[0-9]{{1,5}}[A-Za-z]?\.?"
+    r"(?=,[ \t]*[A-ZÀ-ÖØ-Þ])"
+    rf"){_UNIT}{_PLACE_TAIL}"
+)
+_HAN = r"[\u4e00-\u9fff]"
+_ZH_ADDRESS = re.compile(
+    rf"(?:{_HAN}{{2,7}}?(?:省|自治区|特别行政区))?"
+    rf"(?:{_HAN}{{1,7}}?(?:市|州|盟))?"
+    rf"(?:{_HAN}{{1,7}}?(?:区|县|旗|镇|乡))?"
+    rf"{_HAN}{{1,10}}?(?:路|街|大道|道|巷|弄|胡同)"
+    r"(?:[0-9]+号)?(?:[0-9A-Za-z]+(?:号楼|座|栋|幢|楼|单元|室|层))*"
+    r"(?:\s?[0-9]{6}(?![0-9]))?"
+)
+_ZH_ADMIN = re.compile(r"省|自治区|特别行政区|市|区|县")
+_ZH_PROVINCES = re.compile(
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|"
+    "湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
+)
+_ZH_BEFORE_ADDRESS = re.compile("[把到在住于是为往从寄送的址：:]")
+
+
+def _accept_zh_address(text: str, match: re.Match[str]) -> Span | None:
+    """An admin unit before the road, or a house number after it.
+
+    The regex starts at the first Han character it can; the address really starts at a
+    province name, or else after the last verb or particle before the first admin unit.
+    """
+    start, end = match.span()
+    value = match.group()
+    admin = _ZH_ADMIN.search(value)
+    if admin is None and re.search(r"[0-9]", value) is None:
+        return None
+    province = _ZH_PROVINCES.search(value)
+    if province is not None:
+        return start + province.start(), end
+    before_admin = value[: admin.start() if admin else len(value)]
+    lead = [m.end() for m in _ZH_BEFORE_ADDRESS.finditer(before_admin)]
+    return (start + lead[-1] if lead else start), end
+
+
 STATIC_DETECTORS: tuple[PatternDetector, ...] = (
     PatternDetector("email", EntityType.EMAIL, _EMAIL, SCORE_VALIDATED, _accept_email),
     PatternDetector("phone_intl", EntityType.PHONE, _PHONE_INTL, SCORE_PHONE, _accept_intl_phone),
@@ -234,6 +436,15 @@ STATIC_DETECTORS: tuple[PatternDetector, ...] = (
     PatternDetector(
         "name_zh_honorific", EntityType.PERSON, _ZH_HONORIFIC, SCORE_HONORIFIC, _name_group
     ),
+    PatternDetector(
+        "phone_shape", EntityType.PHONE, _PHONE_SHAPE, SCORE_PHONE_SHAPE, _accept_phone_shape
+    ),
+    PatternDetector("url_personal", EntityType.URL, _URL, SCORE_VALIDATED, _accept_url),
+    PatternDetector("address_en", EntityType.ADDRESS, _EN_ADDRESS, SCORE_ADDRESS),
+    PatternDetector(
+        "address_zh", EntityType.ADDRESS, _ZH_ADDRESS, SCORE_ADDRESS, _accept_zh_address
+    ),
+    *_cued_detectors(),
 )
 
 

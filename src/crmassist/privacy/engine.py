@@ -13,12 +13,13 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from presidio_analyzer import (
     AnalyzerEngine,
     EntityRecognizer,
     LocalRecognizer,
+    PatternRecognizer,
     RecognizerRegistry,
     RecognizerResult,
 )
@@ -29,15 +30,21 @@ from presidio_analyzer.nlp_engine import (
     NoOpNlpEngine,
     SpacyNlpEngine,
 )
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    SpacyRecognizer,
+    UkNinoRecognizer,
+    UsSsnRecognizer,
+)
 
 from crmassist.privacy.detectors import (
+    SCORE_CUED,
     SCORE_NER,
     STATIC_DETECTORS,
     PatternDetector,
     person_span,
 )
 from crmassist.privacy.entities import Detection, EntityType
+from crmassist.privacy.lexicon import ChineseNameDetector, LexiconNameDetector, faker_lexicon
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -52,10 +59,22 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
-class DetectorRecognizer(LocalRecognizer):
-    """A `PatternDetector` as a presidio recognizer."""
+class Finder(Protocol):
+    """A detector: a name, the entity type it finds, and `find(text)`."""
 
-    def __init__(self, detector: PatternDetector) -> None:
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def entity_type(self) -> EntityType: ...
+
+    def find(self, text: str) -> list[Detection]: ...
+
+
+class DetectorRecognizer(LocalRecognizer):
+    """A detector (`PatternDetector`, the name lexicon) as a presidio recognizer."""
+
+    def __init__(self, detector: Finder) -> None:
         self.detector = detector
         super().__init__(
             supported_entities=[detector.entity_type.value],
@@ -70,6 +89,50 @@ class DetectorRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         return [_result(d) for d in self.detector.find(text)]
+
+
+class PresidioPatterns(LocalRecognizer):
+    """One of presidio's predefined pattern recognizers, re-scored for our overlap rules.
+
+    Presidio's own scores (0.05 "very weak" to 0.5 "medium") assume its context enhancer
+    lifts them; here a result counts when its pattern reaches `min_score` on its own,
+    and numbers that only a cue word makes plausible come from the cued detectors.
+    """
+
+    def __init__(
+        self, recognizer: PatternRecognizer, entity: EntityType, score: float, min_score: float
+    ) -> None:
+        self.recognizer = recognizer
+        self.entity = entity
+        self.score = score
+        self.min_score = min_score
+        self.source = type(recognizer).__name__
+        super().__init__(
+            supported_entities=[entity.value],
+            name=self.source,
+            supported_language=LANGUAGE,
+        )
+
+    def load(self) -> None:
+        """Nothing to load: presidio compiled the patterns."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        found = self.recognizer.analyze(text, self.recognizer.supported_entities, None)
+        return [
+            _result(Detection(self.entity, r.start, r.end, self.score, self.source))
+            for r in found
+            if r.score >= self.min_score
+        ]
+
+
+def presidio_predefined() -> list[PresidioPatterns]:
+    """US SSN (separated 3-2-4 form, presidio's invalid-range checks) and UK NINO."""
+    return [
+        PresidioPatterns(UsSsnRecognizer(), EntityType.SSN, SCORE_CUED, 0.5),
+        PresidioPatterns(UkNinoRecognizer(), EntityType.NINO, SCORE_NER, 0.5),
+    ]
 
 
 class PersonNerRecognizer(SpacyRecognizer):
@@ -132,7 +195,12 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
 
 
 class NoContextEnhancer(ContextAwareEnhancer):
-    """Our recognizers validate instead of using context words; skip the deep copies."""
+    """Context is applied inside the detectors (`detectors._CUES`); skip presidio's copies.
+
+    `LemmaContextAwareEnhancer` reads spaCy lemmas, which exist only for texts the NER
+    model runs on (never Chinese, whose cue words 身份证 / 卡号 it cannot tokenise), and
+    deep-copies every result; cue words in the detectors' regexes work in both scripts.
+    """
 
     def __init__(self) -> None:
         super().__init__(0.0, 0.0, 0, 0)
@@ -194,7 +262,10 @@ def names_recognizer(pattern: re.Pattern[str], score: float) -> DetectorRecogniz
 @functools.cache
 def shared_engine(ner: bool) -> SharedEngine:
     """Built once per process and setting; loading spaCy is the slow part."""
-    recognizers: list[Any] = [DetectorRecognizer(d) for d in STATIC_DETECTORS]
+    finders: list[Finder] = [*STATIC_DETECTORS, LexiconNameDetector(faker_lexicon())]
+    finders.append(ChineseNameDetector())
+    recognizers: list[Any] = [DetectorRecognizer(d) for d in finders]
+    recognizers += presidio_predefined()
     no_nlp = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "none"}])
     no_nlp.load()
     ner_engine: NerOnlySpacyEngine | None = None

@@ -17,6 +17,14 @@ class EntityType(enum.StrEnum):
     CARD = "CARD"
     IBAN = "IBAN"
     IP = "IP"
+    SSN = "SSN"
+    PASSPORT = "PASSPORT"
+    DRIVER_LICENSE = "DRIVER_LICENSE"
+    BANK_ACCOUNT = "BANK_ACCOUNT"
+    NINO = "NINO"
+    URL = "URL"
+    ADDRESS = "ADDRESS"
+    DOB = "DOB"
 
 
 _TYPES = "|".join(t.value for t in EntityType)

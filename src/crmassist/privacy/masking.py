@@ -7,6 +7,13 @@ import re
 from crmassist.privacy.entities import EntityType
 
 _DIGIT = re.compile(r"\d")
+_NUMBERS = frozenset(
+    {
+        EntityType.PHONE, EntityType.CARD, EntityType.IBAN, EntityType.CN_ID, EntityType.SSN,
+        EntityType.BANK_ACCOUNT, EntityType.PASSPORT, EntityType.DRIVER_LICENSE,
+        EntityType.NINO,
+    }
+)  # fmt: skip
 
 
 def mask_email(value: str) -> str:
@@ -33,6 +40,6 @@ def mask(entity_type: EntityType | str, value: str) -> str:
     kind = EntityType(entity_type)
     if kind is EntityType.EMAIL:
         return mask_email(value)
-    if kind in (EntityType.PHONE, EntityType.CARD, EntityType.IBAN, EntityType.CN_ID):
+    if kind in _NUMBERS:
         return mask_digits(value, keep=4 if kind is not EntityType.PHONE else 2)
     return f"[{kind.value.lower()} withheld]"

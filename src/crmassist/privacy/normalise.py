@@ -10,6 +10,8 @@
 - PERSON: NFKC, whitespace collapsed, case-folded, curly apostrophes straightened.
 - CN_ID: upper-case check digit. CARD: digits. IBAN: upper-case, no spaces.
 - IP: `ipaddress` canonical form (IPv6 compressed).
+- SSN, BANK_ACCOUNT: digits. PASSPORT, DRIVER_LICENSE, NINO: upper-case, no separators.
+- ADDRESS, URL, DOB: whitespace collapsed, case-folded (URL and DOB keep their form).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from crmassist.privacy.entities import EntityType
 _CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _NON_DIGIT = re.compile(r"[^0-9]")
 _SPACE = re.compile(r"\s+")
+_SEPARATORS = re.compile(r"[\s\-./]+")
 
 
 def normalise(entity_type: EntityType, value: str) -> str:
@@ -38,8 +41,14 @@ def normalise(entity_type: EntityType, value: str) -> str:
             return _SPACE.sub(" ", text).replace("’", "'").casefold()
         case EntityType.CN_ID:
             return text.upper()
-        case EntityType.CARD:
+        case EntityType.CARD | EntityType.SSN | EntityType.BANK_ACCOUNT:
             return _NON_DIGIT.sub("", text)
+        case EntityType.PASSPORT | EntityType.DRIVER_LICENSE | EntityType.NINO:
+            return _SEPARATORS.sub("", text).upper()
+        case EntityType.ADDRESS:
+            return _SPACE.sub(" ", text).casefold()
+        case EntityType.URL | EntityType.DOB:
+            return _SPACE.sub(" ", text)
         case EntityType.IBAN:
             return _SPACE.sub("", text).upper()
         case EntityType.IP:

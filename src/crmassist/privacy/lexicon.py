@@ -1,0 +1,218 @@
+"""Names nobody told the CRM about: a first-name / surname lexicon plus role cues.
+
+The lexicon is Faker's per-locale person providers (given names and surnames of the
+locales a CRM meets, Latin script only), loaded once when the engine is built. Words that
+are also everyday English (Faker's own list of common English words, plus calendar words)
+only count as names next to another name or after a cue. A lone lexicon word at the
+start of a sentence needs a cue too: "Will", "Grant" or "Young" open sentences as verbs
+and adjectives far more often than as people.
+
+Chinese names have no capital letters and no spaces: a surname (Faker zh_CN's surname
+list) plus one or two characters counts only between a cue (客户, 联系人, 我叫, 跟进 …)
+and a boundary, before a title (先生, 女士, 经理 …), or alone on a line (signatures).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from dataclasses import dataclass
+
+from crmassist.privacy.detectors import (
+    SCORE_LEXICON_PAIR,
+    SCORE_LEXICON_SINGLE,
+    SCORE_NAME_CUE,
+    Span,
+)
+from crmassist.privacy.entities import Detection, EntityType
+
+LATIN_LOCALES = (
+    "en_US", "en_GB", "en_IE", "en_CA", "en_AU", "en_IN", "de_DE", "de_AT", "fr_FR", "es_ES",
+    "es_MX", "pt_BR", "pt_PT", "it_IT", "nl_NL", "sv_SE", "da_DK", "no_NO", "fi_FI", "pl_PL",
+    "cs_CZ", "hu_HU", "ro_RO", "tr_TR", "hr_HR", "sl_SI", "sk_SK",
+)  # fmt: skip
+CUE_SOURCE = "name_cue"  # a name placed by a cue ("my name is", "Hi"), lexicon or not
+_NAME_ATTRS = ("first_names", "first_names_male", "first_names_female")
+_SURNAME_ATTRS = ("last_names", "last_names_male", "last_names_female")
+_CALENDAR = (
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december christmas easter"
+)
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
+_ORG_NEXT = re.compile(
+    r"[ \t]+(?:Inc|Ltd|LLC|PLC|Corp|Co|GmbH|AG|SA|NV|BV|Group|Holdings|Bank|University|"
+    r"Hotel|Hotels|Labs|Systems|Solutions|Partners|Street|St|Avenue|Road|Lane)\b"
+)
+_STRONG_CUES = (
+    r"(?:my|his|her|their|the|client'?s?|customer'?s?|contact'?s?)\s+(?:last\s+|first\s+)?name"
+    r"\s+is|name\s*[:：]|contact\s*[:：]|call\s+me|signed|regards,?|hi|hello|dear|mr|mrs|ms|"
+    r"miss|mx|dr|prof|attn|ask\s+for|speak\s+to|spoke\s+(?:to|with)|follow\s+up\s+with|"
+    r"called|named(?:\s+(?:him|her|them))?|under|user:|"
+    r"my\s+(?:kid|son|daughter|wife|husband|mother|father|brother|sister|friend|colleague)"
+)
+_STRONG_CUE = re.compile(rf"(?i:{_STRONG_CUES})\.?,?[ \t]*$")
+_CUE_BEFORE = re.compile(
+    rf"(?i:{_STRONG_CUES}|this\s+is|i\s+am|i'm|thanks,?|hey|sir|madam|met\s+with|with|by|"
+    r"from|to|and|under|add|about|me,?)\.?,?[ \t]*$"
+)
+_SPEAKER = re.compile(r"[ \t]*:[ \t]")
+_LINE_START = re.compile(r"(?:^|\n)[ \t>]*$")
+_SENTENCE_START = re.compile(r"(?:^|[.!?。！？:\n>]\s*|\n\s*)$")
+
+
+@dataclass(frozen=True)
+class NameLexicon:
+    """Case-folded given names, surnames and the common words that also appear in them."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+    common: frozenset[str]
+
+    def knows(self, word: str) -> bool:
+        folded = word.casefold()
+        return folded in self.first or folded in self.last
+
+
+@functools.cache
+def faker_lexicon() -> NameLexicon:
+    """Given names and surnames from Faker's Latin-script person providers."""
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in LATIN_LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ModuleNotFoundError:
+            continue
+        first |= _latin_words(provider, _NAME_ATTRS)
+        last |= _latin_words(provider, _SURNAME_ATTRS)
+    return NameLexicon(frozenset(first), frozenset(last), _common_words())
+
+
+def _latin_words(provider: type, attrs: tuple[str, ...]) -> set[str]:
+    words: set[str] = set()
+    for attr in attrs:
+        for name in getattr(provider, attr, ()):
+            if isinstance(name, str) and len(name) > 2 and name.isalpha() and name < "\u0250":
+                words.add(name.casefold())
+    return words
+
+
+def _common_words() -> frozenset[str]:
+    from faker.providers.lorem.en_US import Provider as EnglishWords
+
+    return frozenset(EnglishWords.word_list) | frozenset(_CALENDAR.split())
+
+
+@dataclass(frozen=True)
+class LexiconNameDetector:
+    """Runs of capitalised words that the lexicon knows, vetted by position and cues."""
+
+    lexicon: NameLexicon
+    name: str = "name_lexicon"
+    entity_type: EntityType = EntityType.PERSON
+
+    def find(self, text: str) -> list[Detection]:
+        found = []
+        for run in _capitalised_runs(text):
+            span = self._vet(text, run)
+            if span is not None:
+                source = CUE_SOURCE if span[2] == SCORE_NAME_CUE else self.name
+                found.append(Detection(EntityType.PERSON, *span[:2], span[2], source))
+        return found
+
+    def _vet(self, text: str, run: list[re.Match[str]]) -> tuple[int, int, float] | None:
+        words = [m.group() for m in run]
+        known = [self.lexicon.knows(w) and not w.isupper() for w in words]
+        if any(_ORG_NEXT.fullmatch(" " + w) for w in words[1:]) or _ORG_NEXT.match(
+            text, run[-1].end()
+        ):
+            return None
+        before = text[max(0, run[0].start() - 40) : run[0].start()]
+        if not any(known):
+            if len(run) <= 3 and _STRONG_CUE.search(before) and not words[0].isupper():
+                return run[0].start(), run[-1].end(), SCORE_NAME_CUE
+            return None
+        cued = _CUE_BEFORE.search(before) is not None
+        if len(run) >= 2 and sum(known) >= 2 and len(run) <= 4:
+            return run[0].start(), run[-1].end(), SCORE_LEXICON_PAIR
+        if len(run) >= 2 and known[0] and len(run) <= 3:
+            common = [w.casefold() in self.lexicon.common for w in words]
+            if not any(common[1:]):
+                return run[0].start(), run[-1].end(), SCORE_LEXICON_PAIR
+        if len(run) != 1:
+            return None
+        cued = cued or self._speaker(text, run[0], before)
+        word = words[0]
+        if word.casefold() in self.lexicon.common and not cued:
+            return None
+        if _SENTENCE_START.search(before) and not cued:
+            return None
+        return run[0].start(), run[0].end(), SCORE_NAME_CUE if cued else SCORE_LEXICON_SINGLE
+
+    def _speaker(self, text: str, word: re.Match[str], before: str) -> bool:
+        return _is_speaker(self.lexicon, text, word, before)
+
+
+def _is_speaker(lexicon: NameLexicon, text: str, word: re.Match[str], before: str) -> bool:
+    """`Lara: Remember me?` — a speaker's label opening a transcript line."""
+    if word.group().casefold() in lexicon.common or word.group().isupper():
+        return False
+    return bool(_SPEAKER.match(text, word.end()) and _LINE_START.search(before))
+
+
+def _capitalised_runs(text: str) -> list[list[re.Match[str]]]:
+    """Maximal runs of capitalised Latin words separated by single spaces or tabs."""
+    runs: list[list[re.Match[str]]] = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if not word[0].isupper() or word[0] > "\u024f" or len(word) < 2:
+            continue
+        if runs and text[runs[-1][-1].end() : match.start()] in (" ", "\t"):
+            runs[-1].append(match)
+        else:
+            runs.append([match])
+    return runs
+
+
+# --- Chinese names next to a cue or a title -----------------------------------------------
+
+_ZH_CUES_BEFORE = (
+    "客户|联系人|负责人|我叫|名叫|叫做|姓名[:：]?|致敬|跟进|拜访|导演[:：]?|收件人[:：]?|"
+    "改成|添加|同事|评论者"
+)
+_ZH_TITLES_AFTER = "先生|女士|小姐|经理|总监|总|老师|医生|主任|律师|工程师|同学"
+_ZH_BOUNDARY_AFTER = r"[，,。.、：:；;！!？?\s（(）)”\"》]|的|是|说|住|来|在|为|和|加为|你好|$"
+
+
+@functools.cache
+def zh_name_pattern() -> re.Pattern[str]:
+    """Surname + 1-2 characters: after a cue and before a boundary, before a title, or
+    alone on its line (a signature, a letterhead, a speaker's label before "：")."""
+    from faker.providers.person.zh_CN import Provider as ChineseNames
+
+    surnames = sorted({s for s in ChineseNames.last_names if s}, key=len, reverse=True)
+    surname = "|".join(map(re.escape, surnames))
+    return re.compile(
+        rf"(?:(?:{_ZH_CUES_BEFORE})(?P<cued>(?:{surname})[\u4e00-\u9fff]{{1,2}}?)"
+        rf"(?={_ZH_BOUNDARY_AFTER})"
+        rf"|(?P<titled>(?:{surname})[\u4e00-\u9fff]{{1,2}}?)(?={_ZH_TITLES_AFTER})"
+        rf"|^[>?\s]*(?P<line>(?:{surname})[\u4e00-\u9fff]{{1,2}})(?=[：:]|[ \t]*$))",
+        re.MULTILINE,
+    )
+
+
+@dataclass(frozen=True)
+class ChineseNameDetector:
+    """Chinese names placed by cues; a title or boundary after the name ends it."""
+
+    name: str = "name_zh_cue"
+    entity_type: EntityType = EntityType.PERSON
+
+    def find(self, text: str) -> list[Detection]:
+        pattern = zh_name_pattern()
+        spans: list[Span] = [
+            m.span(next(g for g in ("cued", "titled", "line") if m.group(g)))
+            for m in pattern.finditer(text)
+        ]
+        return [Detection(EntityType.PERSON, s, e, SCORE_NAME_CUE, self.name) for s, e in spans]
