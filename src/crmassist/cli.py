@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -352,7 +352,11 @@ def serve(
 def eval_(
     suite: Annotated[str, typer.Option(help="A suite in evals/: evals/SUITE.yaml.")] = "core",
     dataset: Annotated[
-        Path | None, typer.Option(help="Cases (YAML) anywhere; overrides --suite.")
+        list[Path] | None,
+        typer.Option(
+            help="Cases (YAML) anywhere; overrides --suite. Repeat it to run several suites "
+            "side by side (the tuned evals/core.yaml and the held-out evals/heldout.yaml)."
+        ),
     ] = None,
     data: Annotated[
         Path, typer.Option(help="CRM export to evaluate on, in the import format.")
@@ -360,25 +364,41 @@ def eval_(
     model: Annotated[
         str | None, typer.Option(help="offline, openai or ollama (default: CRMASSIST_LLM).")
     ] = None,
-    thresholds: Annotated[Path, typer.Option(help="Bars (YAML).")] = Path("evals/thresholds.yaml"),
-    report: Annotated[
-        Path | None, typer.Option(help="Write JSON here, and a Markdown report beside it.")
+    thresholds: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Bars (YAML), one per --dataset in order. Default: thresholds-SUITE.yaml "
+            "beside the dataset if there is one, else evals/thresholds.yaml."
+        ),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write JSON here, and a Markdown report beside it; with several datasets, "
+            "NAME.SUITE.json and .md per suite and NAME.md side by side."
+        ),
+    ] = None,
+    report_only: Annotated[
+        bool,
+        typer.Option("--report-only", help="Show the bars missed but exit 0 (ungated suites)."),
+    ] = False,
     compare_with: Annotated[
         tuple[Path, Path] | None,
         typer.Option("--compare", help="Compare two JSON results instead of running."),
     ] = None,
 ) -> None:
-    """Run an eval suite on a fresh copy of DATA; exit 1 below the bars in --thresholds."""
-    import tempfile
-
+    """Run eval suites, each on a fresh copy of DATA; exit 1 below the bars in --thresholds."""
     import yaml
-    from tqdm import tqdm
 
-    from crmassist.evals.dataset import load_dataset
-    from crmassist.evals.report import compare, load_result, markdown, print_summary
-    from crmassist.evals.runner import below_thresholds, run_dataset
-    from crmassist.runtime import Runtime
+    from crmassist.evals.report import (
+        compare,
+        load_result,
+        markdown,
+        markdown_side_by_side,
+        print_summary,
+        side_by_side,
+    )
+    from crmassist.evals.runner import below_thresholds
 
     if compare_with:
         try:
@@ -387,50 +407,132 @@ def eval_(
             fail(str(exc))
         out.print(compare(before, after))
         return
-    dataset = dataset or Path("evals") / f"{suite}.yaml"
-    if not dataset.is_file():
-        fail(f"no dataset at {dataset}")
-    bars = yaml.safe_load(thresholds.read_text(encoding="utf-8"))
-    pinned = yaml.safe_load(dataset.read_text(encoding="utf-8")).get("today")
-    with tempfile.TemporaryDirectory() as tmp:
-        updates: dict[str, object] = {
-            "data_dir": Path(tmp),
-            "database_url": None,
-            "qdrant_url": None,
-            "qdrant_path": None,
-        }
-        if model:
-            updates["llm"] = model
-        if pinned and state.settings.today is None:
-            updates["today"] = pinned
-        settings = state.settings.model_copy(update=updates)
-        rt = Runtime(settings)
-        try:
-            from crmassist.ingest.importer import import_directory
-
-            import_directory(data, rt.sessions, as_of=rt.clock.today())
-            with rt.sessions() as session:
-                cases = load_dataset(dataset, session)
-            run_index(rt, rebuild=False)
-            judge = None
-            if settings.llm != "offline":
-                from crmassist.agent.models import remote_model
-                from crmassist.evals.judge import Judge
-
-                judge = Judge(remote_model(settings), settings.prompts_dir)
-            with tqdm(total=len(cases.cases), unit="case", desc="Evaluating") as bar:
-                result = run_dataset(rt, cases, progress=lambda _: bar.update(), judge=judge)
-        finally:
-            rt.close()
-    print_summary(out, result)
-    missed = below_thresholds(result["summary"], bars)
+    datasets = dataset or [Path("evals") / f"{suite}.yaml"]
+    if missing := [str(path) for path in datasets if not path.is_file()]:
+        fail(f"no dataset at {', '.join(missing)}")
+    if len(thresholds or []) > len(datasets):
+        fail("more --thresholds than --dataset: give one bars file per dataset, in order", 2)
+    bar_files = [*(thresholds or []), *map(_default_bars, datasets[len(thresholds or []) :])]
+    results = _evaluate(datasets, data, model)
+    missed_by_suite = []
+    for result, bars in zip(results, bar_files, strict=True):
+        print_summary(out, result)
+        missed_by_suite.append(
+            below_thresholds(
+                result["summary"], yaml.safe_load(bars.read_text(encoding="utf-8")) or {}
+            )
+        )
+    if len(results) > 1:
+        out.print(side_by_side(results))
     if report:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-        report.with_suffix(".md").write_text(markdown(result, missed), encoding="utf-8")
-        out.print(f"wrote {report} and {report.with_suffix('.md')}")
-    if missed:
+        for path, result, missed in zip(
+            _report_paths(report, results), results, missed_by_suite, strict=True
+        ):
+            _write_report(path, json.dumps(result, ensure_ascii=False, indent=2))
+            _write_report(path.with_suffix(".md"), markdown(result, missed))
+        if len(results) > 1:
+            _write_report(report.with_suffix(".md"), markdown_side_by_side(results))
+    missed = [
+        f"{result['suite']}: {bar}"
+        for result, bars in zip(results, missed_by_suite, strict=True)
+        for bar in bars
+    ]
+    if missed and report_only:
+        err.print("[yellow]below the bar (reported only): " + "; ".join(missed) + "[/]")
+    elif missed:
         fail("below the bar: " + "; ".join(missed))
+
+
+def _default_bars(dataset: Path) -> Path:
+    """A suite's own bars (evals/thresholds-heldout.yaml), else the core suite's."""
+    own = dataset.with_name(f"thresholds-{dataset.stem}.yaml")
+    return own if own.is_file() else Path("evals/thresholds.yaml")
+
+
+def _report_paths(report: Path, results: list[dict[str, Any]]) -> list[Path]:
+    if len(results) == 1:
+        return [report]
+    return [report.with_name(f"{report.stem}.{r['suite']}{report.suffix}") for r in results]
+
+
+def _write_report(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    out.print(f"wrote {path}")
+
+
+def _evaluate(datasets: list[Path], data: Path, model: str | None) -> list[dict[str, Any]]:
+    """Each suite on its own fresh copy of DATA (database and index), so one suite's
+    logged notes never reach another's answers; DATA is imported and indexed once per
+    pinned day and copied for each suite."""
+    import shutil
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared: dict[str, Path] = {}
+        results = []
+        for n, dataset in enumerate(datasets):
+            pinned = yaml.safe_load(dataset.read_text(encoding="utf-8")).get("today")
+            settings = _eval_settings(Path(tmp) / f"prepared-{pinned}", model, pinned)
+            if str(pinned) not in prepared:
+                prepared[str(pinned)] = _imported(settings, data)
+            workdir = Path(tmp) / f"suite-{n}"
+            shutil.copytree(prepared[str(pinned)], workdir)
+            results.append(_run_suite(settings.model_copy(update={"data_dir": workdir}), dataset))
+        return results
+
+
+def _eval_settings(data_dir: Path, model: str | None, pinned: object) -> Settings:
+    updates: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": None,
+        "qdrant_url": None,
+        "qdrant_path": None,
+    }
+    if model:
+        updates["llm"] = model
+    if pinned and state.settings.today is None:
+        updates["today"] = pinned
+    return state.settings.model_copy(update=updates)
+
+
+def _imported(settings: Settings, data: Path) -> Path:
+    """DATA imported and indexed into settings.data_dir."""
+    from crmassist.ingest.importer import import_directory
+    from crmassist.runtime import Runtime
+
+    rt = Runtime(settings)
+    try:
+        import_directory(data, rt.sessions, as_of=rt.clock.today())
+        run_index(rt, rebuild=False)
+    finally:
+        rt.close()
+    return settings.data_dir
+
+
+def _run_suite(settings: Settings, dataset: Path) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    from crmassist.evals.dataset import load_dataset
+    from crmassist.evals.runner import run_dataset
+    from crmassist.runtime import Runtime
+
+    rt = Runtime(settings)
+    try:
+        with rt.sessions() as session:
+            cases = load_dataset(dataset, session)
+        judge = None
+        if settings.llm != "offline":
+            from crmassist.agent.models import remote_model
+            from crmassist.evals.judge import Judge
+
+            judge = Judge(remote_model(settings), settings.prompts_dir)
+        with tqdm(total=len(cases.cases), unit="case", desc=f"Evaluating {cases.suite}") as bar:
+            return run_dataset(rt, cases, progress=lambda _: bar.update(), judge=judge)
+    finally:
+        rt.close()
 
 
 @users_app.command("list")

@@ -8,6 +8,7 @@ suite also works on data it was not written for.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,8 @@ class Case:
     user: str
     turns: list[str]
     expect: dict[str, Any] = field(default_factory=dict)
+    lang: str = "en"
+    """en, zh or mixed: scores are reported per language."""
 
 
 @dataclass
@@ -42,6 +45,15 @@ class Dataset:
 
 class DatasetError(CrmassistError):
     pass
+
+
+LANGUAGES = ("en", "zh", "mixed")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def language_of(turns: list[str]) -> str:
+    """A case's language when the dataset does not say: Chinese if any turn has Chinese."""
+    return "zh" if any(_CJK.search(turn) for turn in turns) else "en"
 
 
 def load_dataset(path: Path, session: Session) -> Dataset:
@@ -59,6 +71,9 @@ def load_dataset(path: Path, session: Session) -> Dataset:
         turns = spec.get("turns") or [spec.get("ask")]
         if not spec.get("id") or not spec.get("user") or not all(turns):
             raise DatasetError(f"{path}: case #{n} needs id, user and ask (or turns)")
+        lang = spec.get("lang") or language_of(turns)
+        if lang not in LANGUAGES:
+            raise DatasetError(f"{path}: case {spec['id']}: lang must be one of {LANGUAGES}")
         cases.append(
             Case(
                 spec["id"],
@@ -66,6 +81,7 @@ def load_dataset(path: Path, session: Session) -> Dataset:
                 spec["user"],
                 turns,
                 spec.get("expect", {}),
+                lang,
             )
         )
     ids = [c.id for c in cases]
@@ -91,7 +107,12 @@ def _kb_titles(session: Session, spec: dict[str, Any]) -> list[Case]:
     ).all()
     return [
         Case(
-            f"kb-title-{aid}", "kb", user, [f"how do I handle this: {title}?"], {"retrieve": [aid]}
+            f"kb-title-{aid}",
+            "kb",
+            user,
+            [question := f"how do I handle this: {title}?"],
+            {"retrieve": [aid]},
+            language_of([question]),
         )
         for aid, title in articles[: spec.get("limit", 100)]
     ]
@@ -109,8 +130,9 @@ def _invisible_accounts(session: Session, spec: dict[str, Any]) -> list[Case]:
             f"perm-{user}-{aid}",
             "permission",
             user,
-            [f"prepare me for my meeting with {name}"],
+            [question := f"prepare me for my meeting with {name}"],
             {"forbid_records": [aid]},  # the answer may echo the name the user typed
+            language_of([question]),
         )
         for aid, name in hidden[: spec.get("limit", 25)]
     ]
@@ -131,8 +153,9 @@ def _overviews(session: Session, spec: dict[str, Any]) -> list[Case]:
                 f"prep-{user_id}-{aid}",
                 "customer",
                 user_id,
-                [f"prepare me for my meeting with {name}"],
+                [question := f"prepare me for my meeting with {name}"],
                 {"retrieve": [aid], "facts": [name]},
+                language_of([question]),
             )
             for aid, name in own[: spec.get("per_user", 4)]
         ]

@@ -10,7 +10,9 @@ import math
 import re
 from collections.abc import Sequence
 
-_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w.])")
+# Not glued to Latin letters or digits ("E3", "v1.2"); Chinese text around a number is
+# fine ("共7台"), and so is a full stop after it.
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d[\d,]*(?:\.\d+)?(?![A-Za-z0-9_]|\.\d)")
 _NOT_A_FACT = re.compile(
     r"\[[A-Z]{1,3}-?\d+\]|\b20\d\d-\d\d-\d\d(?:T[\d:]+Z?)?\b|<[A-Z_]+_[0-9a-f]+>"
 )

@@ -13,9 +13,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from crmassist.access.directory import principal_for
 from crmassist.access.principal import Principal
@@ -23,7 +26,7 @@ from crmassist.agent.assistant import Reply
 from crmassist.crm import records
 from crmassist.crm.errors import NotFound
 from crmassist.crm.overview import visible_account
-from crmassist.crm.pipeline import PipelineQuery, run_pipeline
+from crmassist.crm.pipeline import GroupBy, Metric, PipelineQuery, run_pipeline
 from crmassist.domain.models import Contact, Interaction, Message, ToolCallRecord
 from crmassist.evals import metrics
 from crmassist.evals.dataset import Case, Dataset
@@ -50,6 +53,7 @@ class CaseResult:
     latency_ms: float
     tools: list[str] = field(default_factory=list)
     cited: list[str] = field(default_factory=list)
+    lang: str = "en"
 
 
 @dataclass
@@ -68,21 +72,12 @@ class Scorer:
         expect, answer = self.case.expect, self.reply.answer
         cited = [c.record_id for c in self.reply.citations]
         if expected := expect.get("retrieve"):
-            ranked = self.retrieved(cited)
-            self.scores["recall_at_5"] = metrics.recall_at(expected, ranked)
-            self.scores["mrr"] = metrics.reciprocal_rank(expected, ranked)
-            self.scores["ndcg_at_5"] = metrics.ndcg_at(expected, ranked)
-            if self.scores["recall_at_5"] < 1:
-                self.failures.append(
-                    f"expected {expected} among the first 5 retrieved, got {ranked[:5]}"
-                )
-        facts = list(expect.get("facts", []))
-        found = [f for f in facts if metrics.contains(answer, f)]
-        missing = [f for f in facts if f not in found]
-        if facts:
-            self.scores["correctness"] = len(found) / len(facts)
-        if missing:
-            self.failures.append(f"missing facts: {missing}")
+            self._retrieval(expected, self.retrieved(cited), every=True)
+        if alternatives := expect.get("retrieve_any"):
+            self._retrieval(alternatives, self.retrieved(cited), every=False)
+        self._facts(expect.get("facts", []), expect.get("numbers", []))
+        if expect.get("clarify"):
+            self._clarified()
         if "pipeline" in expect:
             self._pipeline(expect["pipeline"])
         for word in expect.get("forbid", []):
@@ -97,6 +92,39 @@ class Scorer:
             self._logged(expect["logged"])
         self._never()
 
+    def _retrieval(self, expected: list[str], ranked: list[str], every: bool) -> None:
+        """`every`: all expected ids among the first 5; otherwise any one of them."""
+        recall = metrics.recall_at(expected, ranked)
+        self.scores["recall_at_5"] = recall if every else float(recall > 0)
+        self.scores["mrr"] = metrics.reciprocal_rank(expected, ranked)
+        self.scores["ndcg_at_5"] = metrics.ndcg_at(expected if every else expected[:1], ranked)
+        if self.scores["recall_at_5"] < 1:
+            wanted = expected if every else f"one of {expected}"
+            self.failures.append(f"expected {wanted} among the first 5 retrieved, got {ranked[:5]}")
+
+    def _facts(self, facts: list[str], numbers: list[float | list[float]]) -> None:
+        """Strings the answer contains, and numbers it states (a list: one of them)."""
+        answer = self.reply.answer
+        missing = [f for f in facts if not metrics.contains(answer, f)]
+        unstated = [n for n in numbers if not _states(answer, n)]
+        if checked := len(facts) + len(numbers):
+            self.scores["correctness"] = 1 - (len(missing) + len(unstated)) / checked
+        if missing:
+            self.failures.append(f"missing facts: {missing}")
+        if unstated:
+            self.failures.append(f"numbers not stated: {unstated}")
+
+    def _clarified(self) -> None:
+        """Asked back: a question or choices offered, nothing cited, no data fetched (looking
+        up names is fine)."""
+        fetched = [c.name for c in self.reply.tool_calls if c.name != "find_customer"]
+        offered = getattr(self.reply, "choices", None)  # replies gain choices with ask-back
+        asked = bool(offered) or "?" in self.reply.answer or "？" in self.reply.answer
+        ok = asked and not fetched and not self.reply.citations
+        self.scores["correctness"] = 1.0 if ok else 0.0
+        if not ok:
+            self.failures.append(f"expected a question back, got tools {fetched or 'none'}")
+
     def retrieved(self, cited: list[str]) -> list[str]:
         """What the answer cites, then what the tools returned, in rank order (search
         results, the customer an overview is about)."""
@@ -104,12 +132,24 @@ class Scorer:
         return list(dict.fromkeys([*cited, *(a or b for a, b in found)]))
 
     def _pipeline(self, spec: dict[str, Any]) -> None:
-        """Expected numbers come from the database at run time, never from the dataset."""
+        """Expected numbers come from the database at run time, never from the dataset.
+        A metric without grouping asks for the aggregate itself (one per currency)."""
+        try:
+            query = PipelineQuery(**spec)
+        except ValidationError as exc:
+            self.scores["correctness"] = 0.0
+            self.failures.append(f"the case's pipeline query is invalid: {exc.errors()[:1]}")
+            return
         with self.rt.sessions() as session:
-            result = run_pipeline(
-                session, self.principal, PipelineQuery(**spec), self.rt.clock.today()
-            )
-        if result.columns[0] == "id":
+            if "metric" in spec and query.group_by is None:
+                totals = _aggregates(session, self.principal, query, self.rt.clock.today())
+                result = None
+            else:
+                result = run_pipeline(session, self.principal, query, self.rt.clock.today())
+        if result is None:
+            wanted = [str(total) for total in totals]
+            hits = [w for w in wanted if metrics.has_number(self.reply.answer, float(w))]
+        elif result.columns[0] == "id":
             wanted = [str(row[0]) for row in result.rows[:10]]
             hits = [w for w in wanted if w in self.reply.answer]
         else:
@@ -120,6 +160,13 @@ class Scorer:
             self.failures.append(f"pipeline values missing: {sorted(set(wanted) - set(hits))[:8]}")
 
     def _tool(self, name: str, args: dict[str, Any]) -> None:
+        """`none`: the answer needs no tool (a greeting, help)."""
+        if name == "none":
+            names = [c.name for c in self.reply.tool_calls]
+            self.scores["tool_accuracy"] = 0.0 if names else 1.0
+            if names:
+                self.failures.append(f"expected no tool call, got {names}")
+            return
         calls = [c for c in self.reply.tool_calls if c.name == name]
         ok = bool(calls) and all(calls[0].arguments.get(k) == v for k, v in args.items())
         self.scores["tool_accuracy"] = 1.0 if ok else 0.0
@@ -188,6 +235,40 @@ class Scorer:
         return True
 
 
+def _states(answer: str, expected: float | list[float]) -> bool:
+    options = expected if isinstance(expected, list) else [expected]
+    return any(metrics.has_number(answer, float(option)) for option in options)
+
+
+def _aggregates(
+    session: Session, principal: Principal, query: PipelineQuery, today: date
+) -> list[float]:
+    """The query's metric over all its deals, one per currency, from per-stage subtotals."""
+    if query.metric is Metric.COUNT:
+        return [float(sum(_by_stage(session, principal, query, today).values()))]
+    measure = Metric.SUM if query.metric is Metric.AVERAGE else query.metric
+    totals = _by_stage(session, principal, query.model_copy(update={"metric": measure}), today)
+    if query.metric is not Metric.AVERAGE:
+        return [round(total, 2) for total in totals.values()]
+    averages = []
+    for currency, total in totals.items():
+        counted = query.model_copy(update={"metric": Metric.COUNT, "currency": currency})
+        deals = sum(_by_stage(session, principal, counted, today).values())
+        averages.append(round(total / deals, 2))
+    return averages
+
+
+def _by_stage(
+    session: Session, principal: Principal, query: PipelineQuery, today: date
+) -> dict[str, float]:
+    """Per-stage subtotals added up per currency ("" for counts)."""
+    grouped = query.model_copy(update={"group_by": GroupBy.STAGE, "limit": 200})
+    totals: dict[str, float] = defaultdict(float)
+    for row in run_pipeline(session, principal, grouped, today).rows:
+        totals[str(row[1]) if len(row) == 3 else ""] += float(row[-1])
+    return dict(totals)
+
+
 Progress = Callable[[CaseResult], None]
 
 
@@ -232,6 +313,7 @@ def _run_case(rt: Runtime, assistant: Any, case: Case, judge: Judge | None) -> C
     return CaseResult(
         id=case.id,
         category=case.category,
+        lang=case.lang,
         user=case.user,
         question=" / ".join(case.turns),
         answer=reply.answer,
@@ -281,25 +363,45 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
     }
     overall["cases"] = len(results)
     overall["passed"] = sum(r.passed for r in results)
+    overall["pass_rate"] = _share_passed(results)
     overall["pii_leaks"] = sum(1 for r in results if r.scores.get("pii_leak_rate"))
     overall["unauthorized_disclosures"] = sum(
         1 for r in results if r.scores.get("unauthorized_rate")
     )
-    by_category: dict[str, list[CaseResult]] = defaultdict(list)
-    for r in results:
-        by_category[r.category].append(r)
-    return {
-        "overall": overall,
-        "categories": {
-            name: {
-                "cases": len(rs),
-                "passed": sum(r.passed for r in rs),
-                "latency_p50_ms": _percentile([r.latency_ms for r in rs], 50),
-                "latency_p95_ms": _percentile([r.latency_ms for r in rs], 95),
-            }
-            for name, rs in sorted(by_category.items())
-        },
+    categories = {
+        name: {
+            **_breakdown(rs),
+            "latency_p50_ms": _percentile([r.latency_ms for r in rs], 50),
+            "latency_p95_ms": _percentile([r.latency_ms for r in rs], 95),
+        }
+        for name, rs in sorted(_grouped(results, "category").items())
     }
+    languages = {name: _breakdown(rs) for name, rs in sorted(_grouped(results, "lang").items())}
+    return {"overall": overall, "categories": categories, "languages": languages}
+
+
+def _grouped(results: list[CaseResult], key: str) -> dict[str, list[CaseResult]]:
+    groups: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in results:
+        groups[getattr(r, key)].append(r)
+    return groups
+
+
+def _breakdown(results: list[CaseResult]) -> dict[str, Any]:
+    """Cases, passes and the two rates that matter per slice: correctness and tool choice."""
+    row: dict[str, Any] = {
+        "cases": len(results),
+        "passed": sum(r.passed for r in results),
+        "pass_rate": _share_passed(results),
+    }
+    for name in ("correctness", "tool_accuracy"):
+        if values := [r.scores[name] for r in results if name in r.scores]:
+            row[name] = round(statistics.fmean(values), 4)
+    return row
+
+
+def _share_passed(results: list[CaseResult]) -> float:
+    return round(sum(r.passed for r in results) / len(results), 4) if results else 0.0
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -308,15 +410,26 @@ def _percentile(values: list[float], q: int) -> float:
     return round(statistics.quantiles(values, n=100)[q - 1], 1)
 
 
-def below_thresholds(summary: dict[str, Any], thresholds: dict[str, float]) -> list[str]:
-    """Which bars were missed: minimums for rates of success, maximums for leaks."""
-    overall = summary["overall"]
+def below_thresholds(summary: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:
+    """Which bars were missed: minimums for rates of success, maximums for leaks. A
+    `languages:` mapping holds bars per language (`en: {pass_rate: 0.9}`)."""
+    missed = _missed(summary["overall"], thresholds, "")
+    for lang, bars in (thresholds.get("languages") or {}).items():
+        scores = summary.get("languages", {}).get(lang)
+        if scores is None:
+            missed.append(f"{lang}: no cases in this language")
+            continue
+        missed += _missed(scores, bars, f"{lang} ")
+    return missed
+
+
+def _missed(scores: dict[str, Any], bars: dict[str, Any], prefix: str) -> list[str]:
     missed = []
-    for name, bar in thresholds.items():
-        value = overall.get(name)
-        if value is None:
+    for name, bar in bars.items():
+        value = scores.get(name)
+        if value is None or not isinstance(bar, int | float):
             continue
         failing = value > bar if name in ("pii_leaks", "unauthorized_disclosures") else value < bar
         if failing:
-            missed.append(f"{name} = {value} (bar {bar})")
+            missed.append(f"{prefix}{name} = {value} (bar {bar})")
     return missed
