@@ -39,7 +39,8 @@ _CALENDAR = (
     "monday tuesday wednesday thursday friday saturday sunday january february march april "
     "may june july august september october november december christmas easter"
 )
-_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
+# A word that starts with a Latin capital (the scan skips every other word in C).
+_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÖØ-ÞĀ-ɏ][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
 _ORG_NEXT = re.compile(
     r"[ \t]+(?:Inc|Ltd|LLC|PLC|Corp|Co|GmbH|AG|SA|NV|BV|Group|Holdings|Bank|University|"
     r"Hotel|Hotels|Labs|Systems|Solutions|Partners|Street|St|Avenue|Road|Lane)\b"
@@ -56,7 +57,18 @@ _CUE_BEFORE = re.compile(
     rf"(?i:{_STRONG_CUES}|this\s+is|i\s+am|i'm|thanks,?|hey|sir|madam|met\s+with|with|by|"
     r"from|to|and|under|add|about|me,?)\.?,?[ \t]*$"
 )
-_SPEAKER = re.compile(r"[ \t]*:[ \t]")
+# Last words of the cues above: a cheap test before the regexes scan the text before a run.
+_CUE_TAILS = frozenset(
+    {
+        "is", "name", "contact", "me", "signed", "regards", "hi", "hello", "dear", "mr",
+        "mrs", "ms", "miss", "mx", "dr", "prof", "attn", "for", "to", "with", "called",
+        "named", "him", "her", "them", "under", "user", "kid", "son", "daughter", "wife",
+        "husband", "mother", "father", "brother", "sister", "friend", "colleague", "am",
+        "i'm", "thanks", "hey", "sir", "madam", "by", "from", "and", "add", "about",
+    }
+)  # fmt: skip
+_TAIL = re.compile(r"([^\W\d_][\w']*)[.,:：]?[ \t]*$")
+_SPEAKER = re.compile(r"[ \t]*:[ \t]+[A-Z][a-z]+[ ,.!?]")  # "Lara: Remember me", not "Fax: +1"
 _LINE_START = re.compile(r"(?:^|\n)[ \t>]*$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:\n>]\s*|\n\s*)$")
 
@@ -130,10 +142,11 @@ class LexiconNameDetector:
             return None
         before = text[max(0, run[0].start() - 40) : run[0].start()]
         if not any(known):
-            if len(run) <= 3 and _STRONG_CUE.search(before) and not words[0].isupper():
+            strong = len(run) <= 3 and _may_cue(before) and _STRONG_CUE.search(before)
+            if strong and not words[0].isupper():
                 return run[0].start(), run[-1].end(), SCORE_NAME_CUE
-            return None
-        cued = _CUE_BEFORE.search(before) is not None
+            return None  # a lone unknown word before ":" is a field label in CRM notes
+        cued = _may_cue(before) and _CUE_BEFORE.search(before) is not None
         if len(run) >= 2 and sum(known) >= 2 and len(run) <= 4:
             return run[0].start(), run[-1].end(), SCORE_LEXICON_PAIR
         if len(run) >= 2 and known[0] and len(run) <= 3:
@@ -154,6 +167,11 @@ class LexiconNameDetector:
         return _is_speaker(self.lexicon, text, word, before)
 
 
+def _may_cue(before: str) -> bool:
+    tail = _TAIL.search(before[-16:])
+    return tail is not None and tail.group(1).casefold() in _CUE_TAILS
+
+
 def _is_speaker(lexicon: NameLexicon, text: str, word: re.Match[str], before: str) -> bool:
     """`Lara: Remember me?` — a speaker's label opening a transcript line."""
     if word.group().casefold() in lexicon.common or word.group().isupper():
@@ -166,7 +184,7 @@ def _capitalised_runs(text: str) -> list[list[re.Match[str]]]:
     runs: list[list[re.Match[str]]] = []
     for match in _WORD.finditer(text):
         word = match.group()
-        if not word[0].isupper() or word[0] > "\u024f" or len(word) < 2:
+        if not word[0].isupper() or len(word) < 2:
             continue
         if runs and text[runs[-1][-1].end() : match.start()] in (" ", "\t"):
             runs[-1].append(match)
@@ -181,6 +199,7 @@ _ZH_CUES_BEFORE = (
     "客户|联系人|负责人|我叫|名叫|叫做|姓名[:：]?|致敬|跟进|拜访|导演[:：]?|收件人[:：]?|"
     "改成|添加|同事|评论者"
 )
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _ZH_TITLES_AFTER = "先生|女士|小姐|经理|总监|总|老师|医生|主任|律师|工程师|同学"
 _ZH_BOUNDARY_AFTER = r"[，,。.、：:；;！!？?\s（(）)”\"》]|的|是|说|住|来|在|为|和|加为|你好|$"
 
@@ -193,7 +212,9 @@ def zh_name_pattern() -> re.Pattern[str]:
 
     surnames = sorted({s for s in ChineseNames.last_names if s}, key=len, reverse=True)
     surname = "|".join(map(re.escape, surnames))
+    starts = "".join(sorted({c[0] for c in [*surnames, *_ZH_CUES_BEFORE.split("|")]} | {">", "?"}))
     return re.compile(
+        rf"(?=[{re.escape(starts)}\s]|^)"
         rf"(?:(?:{_ZH_CUES_BEFORE})(?P<cued>(?:{surname})[\u4e00-\u9fff]{{1,2}}?)"
         rf"(?={_ZH_BOUNDARY_AFTER})"
         rf"|(?P<titled>(?:{surname})[\u4e00-\u9fff]{{1,2}}?)(?={_ZH_TITLES_AFTER})"
@@ -210,6 +231,8 @@ class ChineseNameDetector:
     entity_type: EntityType = EntityType.PERSON
 
     def find(self, text: str) -> list[Detection]:
+        if _HAN.search(text) is None:
+            return []
         pattern = zh_name_pattern()
         spans: list[Span] = [
             m.span(next(g for g in ("cued", "titled", "line") if m.group(g)))
