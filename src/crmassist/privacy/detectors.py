@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from crmassist.privacy import validators
 from crmassist.privacy.entities import Detection, EntityType
@@ -41,6 +42,18 @@ _VERSION_CONTEXT = re.compile(
 )
 
 
+class Finder(Protocol):
+    """A detector: a name, the entity types it finds, and `find(text)`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def entity_types(self) -> tuple[EntityType, ...]: ...
+
+    def find(self, text: str) -> list[Detection]: ...
+
+
 def _whole(_text: str, match: re.Match[str]) -> Span | None:
     return match.span()
 
@@ -54,6 +67,10 @@ class PatternDetector:
     pattern: re.Pattern[str]
     score: float
     accept: Accept = _whole
+
+    @property
+    def entity_types(self) -> tuple[EntityType, ...]:
+        return (self.entity_type,)
 
     def find(self, text: str) -> list[Detection]:
         """All accepted spans; a rejected candidate is retried one character later."""
@@ -224,11 +241,11 @@ def _name_group(_text: str, match: re.Match[str]) -> Span | None:
 # so the cue claims the first number after it and nothing further.
 
 _CUE_GAP = r"(?P<gap>[^0-9\n。！？!?;；]{0,24}?)"
-_EN_WORD_START = r"(?<![A-Za-z])"
 
 
-def _cued(cues: str, value: str) -> re.Pattern[str]:
-    return re.compile(rf"(?P<cue>{cues}){_CUE_GAP}(?P<value>{value})")
+def _en(words: str) -> str:
+    """English cue words, whole words only ("sin" is no cue inside "since")."""
+    return rf"(?<![A-Za-z])(?i:{words})(?![A-Za-z])"
 
 
 def _cued_value(text: str, match: re.Match[str]) -> Span | None:
@@ -242,46 +259,47 @@ _ALNUM_ID = (
 )
 _CUES = {
     EntityType.CARD: (
-        _EN_WORD_START + r"(?i:(?:credit|debit|bank)?\s?cards?|cc|visa|mastercard|amex)"
-        r"|卡号|银行卡|信用卡|借记卡|储蓄卡|卡",
+        _en(r"(?:credit|debit|bank)?\s?cards?|cc|visa|mastercard|amex")
+        + "|卡号|银行卡|信用卡|借记卡|储蓄卡|卡",
         _DIGIT_RUN.format(lo=11, hi=18),
     ),
     EntityType.BANK_ACCOUNT: (
-        _EN_WORD_START + r"(?i:accounts?|acct|a/c|routing|aba|checking|savings|sort\s?code)"
-        r"|账号|帐号|账户|帐户|户号",
+        _en(r"accounts?|acct|a/c|routing|aba|checking|savings|sort\s?code")
+        + "|账号|帐号|账户|帐户|户号",
         _DIGIT_RUN.format(lo=5, hi=16),
     ),
     EntityType.SSN: (
-        _EN_WORD_START + r"(?i:ssn|social\s+security|social\s+insurance|sin|tax\s?id|tin|itin)"
-        r"|社保号|社会保障号",
+        _en(r"ssn|social\s+security|social\s+insurance|sin|tax\s?id|tin|itin")
+        + "|社保号|社会保障号",
         _NUM_BEFORE + r"[0-9]{3}[ \-.]?[0-9]{2}[ \-.]?[0-9]{4}" + _NUM_AFTER,
     ),
     EntityType.CN_ID: (
-        r"身份证|证件号|公民身份号码|" + _EN_WORD_START + r"(?i:id\s+(?:card|number|no))",
+        "身份证|证件号|公民身份号码|" + _en(r"id\s+(?:card|number|no)"),
         r"(?<![0-9A-Za-z_])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z_])",
     ),
-    EntityType.PASSPORT: (_EN_WORD_START + r"(?i:passports?)|护照", _ALNUM_ID),
+    EntityType.PASSPORT: (_en(r"passports?") + "|护照", _ALNUM_ID),
     EntityType.DRIVER_LICENSE: (
-        _EN_WORD_START + r"(?i:driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|licen[cs]e|dl)"
-        r"|驾照|驾驶证",
+        _en(r"driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|licen[cs]e|dl") + "|驾照|驾驶证",
         _ALNUM_ID,
     ),
     EntityType.IBAN: (
-        _EN_WORD_START + r"(?i:iban)",
+        _en("iban"),
         r"(?<![0-9A-Za-z_])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){10,32}(?![0-9A-Za-z_])",
     ),
     EntityType.NINO: (
-        _EN_WORD_START + r"(?i:national\s+insurance|ni\s+number|nino)",
+        _en(r"national\s+insurance|ni\s+number|nino"),
         r"(?<![0-9A-Za-z_])[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]?(?![0-9A-Za-z_])",
     ),
     EntityType.PHONE: (
-        _EN_WORD_START
-        + r"(?i:phone|tel|telephone|mobile|cell|call|text|fax|whatsapp|sms|reach|contact|"
-        r"messages?\s+to|registered|answering\s+at|desk|office)|电话|手机|联系|致电|拨打|打|座机|传真",
+        _en(
+            r"phone|tel|telephone|mobile|cell|call|text|fax|whatsapp|sms|reach|contact|"
+            r"messages?\s+to|registered|answering\s+at|desk|office"
+        )
+        + "|电话|手机|联系|致电|拨打|打|座机|传真",
         _NUM_BEFORE + r"\(?\+?[0-9](?:[ \-.()]{0,3}[0-9]){6,15}",
     ),
     EntityType.DOB: (
-        _EN_WORD_START + r"(?i:born|birth|dob|d\.o\.b\.?|birthday)|出生|生日",
+        _en(r"born|birth|dob|d\.o\.b|birthday") + "|出生|生日",
         r"(?i:[0-9]{1,4}[./\-][0-9]{1,2}[./\-][0-9]{1,4}"
         r"|(?:[0-9]{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
         r"(?:\s+[0-9]{1,2}(?:st|nd|rd|th)?,?)?\s+[0-9]{4}"
@@ -294,17 +312,29 @@ _CUES = {
 _CUE_SCORES = {EntityType.CN_ID: 0.99, EntityType.SSN: 0.75}
 
 
-def _cued_detectors() -> tuple[PatternDetector, ...]:
-    return tuple(
-        PatternDetector(
-            f"cued_{kind.value.lower()}",
-            kind,
-            _cued(cues, value),
-            _CUE_SCORES.get(kind, SCORE_CUED),
-            _cued_value,
-        )
-        for kind, (cues, value) in _CUES.items()
-    )
+_CUE_SCAN = re.compile("|".join(f"(?P<{kind.name}>{cues})" for kind, (cues, _) in _CUES.items()))
+_CUE_VALUES = {
+    kind: re.compile(rf"{_CUE_GAP}(?P<value>{value})") for kind, (_, value) in _CUES.items()
+}
+
+
+@dataclass(frozen=True)
+class CuedDetector:
+    """Every cue word in one scan; each cue claims the first value of its type after it."""
+
+    name: str = "cued"
+    entity_types: tuple[EntityType, ...] = tuple(_CUES)
+
+    def find(self, text: str) -> list[Detection]:
+        found = []
+        for cue in _CUE_SCAN.finditer(text):
+            kind = EntityType[cue.lastgroup or ""]
+            match = _CUE_VALUES[kind].match(text, cue.end())
+            span = _cued_value(text, match) if match is not None else None
+            if span is not None:
+                score = _CUE_SCORES.get(kind, SCORE_CUED)
+                found.append(Detection(kind, *span, score, f"cued_{kind.value.lower()}"))
+        return found
 
 
 # --- phone shapes no validator vouches for ----------------------------------------------
@@ -414,7 +444,7 @@ def _accept_zh_address(text: str, match: re.Match[str]) -> Span | None:
     return (start + lead[-1] if lead else start), end
 
 
-STATIC_DETECTORS: tuple[PatternDetector, ...] = (
+STATIC_DETECTORS: tuple[Finder, ...] = (
     PatternDetector("email", EntityType.EMAIL, _EMAIL, SCORE_VALIDATED, _accept_email),
     PatternDetector("phone_intl", EntityType.PHONE, _PHONE_INTL, SCORE_PHONE, _accept_intl_phone),
     PatternDetector("phone_cn_mobile", EntityType.PHONE, _PHONE_CN_MOBILE, SCORE_PHONE),
@@ -444,7 +474,7 @@ STATIC_DETECTORS: tuple[PatternDetector, ...] = (
     PatternDetector(
         "address_zh", EntityType.ADDRESS, _ZH_ADDRESS, SCORE_ADDRESS, _accept_zh_address
     ),
-    *_cued_detectors(),
+    CuedDetector(),
 )
 
 

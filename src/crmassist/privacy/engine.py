@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -40,6 +40,7 @@ from crmassist.privacy.detectors import (
     SCORE_CUED,
     SCORE_NER,
     STATIC_DETECTORS,
+    Finder,
     PatternDetector,
     person_span,
 )
@@ -59,25 +60,13 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
-class Finder(Protocol):
-    """A detector: a name, the entity type it finds, and `find(text)`."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def entity_type(self) -> EntityType: ...
-
-    def find(self, text: str) -> list[Detection]: ...
-
-
 class DetectorRecognizer(LocalRecognizer):
     """A detector (`PatternDetector`, the name lexicon) as a presidio recognizer."""
 
     def __init__(self, detector: Finder) -> None:
         self.detector = detector
         super().__init__(
-            supported_entities=[detector.entity_type.value],
+            supported_entities=[t.value for t in detector.entity_types],
             name=detector.name,
             supported_language=LANGUAGE,
         )

@@ -28,7 +28,7 @@ from crmassist.privacy.detectors import (
 from crmassist.privacy.entities import Detection, EntityType
 
 LATIN_LOCALES = (
-    "en_US", "en_GB", "en_IE", "en_CA", "en_AU", "en_IN", "de_DE", "de_AT", "fr_FR", "es_ES",
+    "en_US", "en_GB", "en_IE", "en_IN", "de_DE", "de_AT", "fr_FR", "es_ES",
     "es_MX", "pt_BR", "pt_PT", "it_IT", "nl_NL", "sv_SE", "da_DK", "no_NO", "fi_FI", "pl_PL",
     "cs_CZ", "hu_HU", "ro_RO", "tr_TR", "hr_HR", "sl_SI", "sk_SK",
 )  # fmt: skip
@@ -122,7 +122,7 @@ class LexiconNameDetector:
 
     lexicon: NameLexicon
     name: str = "name_lexicon"
-    entity_type: EntityType = EntityType.PERSON
+    entity_types: tuple[EntityType, ...] = (EntityType.PERSON,)
 
     def find(self, text: str) -> list[Detection]:
         found = []
@@ -228,7 +228,7 @@ class ChineseNameDetector:
     """Chinese names placed by cues; a title or boundary after the name ends it."""
 
     name: str = "name_zh_cue"
-    entity_type: EntityType = EntityType.PERSON
+    entity_types: tuple[EntityType, ...] = (EntityType.PERSON,)
 
     def find(self, text: str) -> list[Detection]:
         if _HAN.search(text) is None:
