@@ -40,8 +40,8 @@ from crmassist.agent.planner.model import context_message
 from crmassist.agent.tools import build_tools
 from crmassist.domain.clock import Clock
 from crmassist.domain.models import Account, Contact
-from crmassist.privacy import Redactor
-from crmassist.privacy.disclosure import reveal
+from crmassist.privacy import TOKEN_PATTERN, Redactor
+from crmassist.privacy.disclosure import Disclosure, reveal
 from crmassist.privacy.entities import EntityType
 from crmassist.retrieval.search import Retriever
 from crmassist.settings import Settings
@@ -59,14 +59,14 @@ class CitationOut(BaseModel):
     score: float | None = None
 
     @classmethod
-    def revealed(cls, cited: Any, shown: Callable[[str], str]) -> CitationOut:
-        """A search result or a stored citation, its values revealed for the reader."""
+    def of(cls, cited: Any) -> CitationOut:
+        """A search result or a stored citation, as stored: pass it through `Disclosure`."""
         score = getattr(cited, "score", None)
         return cls(
             source_type=str(cited.source_type),
             record_id=cited.record_id,
-            title=shown(cited.title),
-            snippet=shown(cited.snippet),
+            title=cited.title,
+            snippet=cited.snippet,
             score=round(score, 4) if score is not None else None,
         )
 
@@ -152,7 +152,9 @@ class Assistant:
         message = message.strip()
         if not message:
             raise ValueError("empty message")
-        conversation = self.conversations.open(principal, conversation_id, message, external_key)
+        guard = PrivacyGuard(self.redactor(), allow_raw=self.settings.pii_to_llm)
+        question = guard.redact(message)
+        conversation = self.conversations.open(principal, conversation_id, question, external_key)
         ctx = ToolContext(
             principal=principal,
             sessions=self.sessions,
@@ -164,9 +166,7 @@ class Assistant:
             templates=self.templates,
             request_key=request_key,
         )
-        guard = PrivacyGuard(self.redactor(), allow_raw=self.settings.pii_to_llm)
         agent = self._agent(ctx, guard)
-        question = guard.redact(message)
         history = [*conversation.history, HumanMessage(question)]
         self.audit.record(principal, "ask", target=conversation.id, message=question)
         state: dict[str, Any] = {}
@@ -175,9 +175,14 @@ class Assistant:
             steps=self.settings.agent_max_steps
         )
         turn = ctx.turn
+        focus = self._stored_focus(ctx.focus)
         self.conversations.append_turn(
-            conversation.id, question, answer, turn.calls, turn.citations, ctx.focus.as_dict()
+            conversation.id, question, answer, turn.calls, turn.citations, focus
         )
+        if guard.masked:  # counts only: the values are what must not be kept
+            self.audit.record(
+                principal, "gate:model", target=conversation.id, masked=dict(guard.masked)
+            )
         yield Event("reply", self._reply(conversation.id, answer, ctx, principal).model_dump())
 
     def _run(
@@ -253,45 +258,46 @@ class Assistant:
         regions = sorted({r for _, r in accounts if r})
         return [a for a, _ in accounts], list(contacts), regions
 
-    def _cited(
-        self, answer: str, ctx: ToolContext, shown: Callable[[str], str]
-    ) -> list[CitationOut]:
+    def _stored_focus(self, focus: Focus) -> dict[str, str | None]:
+        """The focus as kept with the conversation: the contact's name as its pseudonym."""
+        stored = focus.as_dict()
+        name = stored.get("contact_name")
+        if name and not TOKEN_PATTERN.fullmatch(name):
+            stored["contact_name"] = self.redactor().vault.token_for(EntityType.PERSON, name)
+        return stored
+
+    def _cited(self, answer: str, ctx: ToolContext) -> list[CitationOut]:
         """Citations for the [ids] the answer names, in order; uncited results are left out."""
         found = {c.record_id: c for c in ctx.turn.citations}
         out = []
         for record_id in _cited_ids(answer):
             if (c := found.get(record_id)) is not None:
-                out.append(CitationOut.revealed(c, shown))
+                out.append(CitationOut.of(c))
             elif record_id in ctx.turn.refs:
                 kind, title = ctx.turn.refs[record_id]
                 out.append(
-                    CitationOut(
-                        source_type=kind, record_id=record_id, title=shown(title), snippet=""
-                    )
+                    CitationOut(source_type=kind, record_id=record_id, title=title, snippet="")
                 )
         return out
 
     def _reply(
         self, conversation_id: str, answer: str, ctx: ToolContext, principal: Principal
     ) -> Reply:
-        vault = self.redactor().vault
-
-        def shown(text: str) -> str:
-            return reveal(text, principal, vault)
-
-        return Reply(
+        """The reply as its reader may see it: every text in it goes through `Disclosure`."""
+        reply = Reply(
             conversation_id=conversation_id,
-            answer=shown(answer),
-            citations=self._cited(answer, ctx, shown),
+            answer=answer,
+            citations=self._cited(answer, ctx),
             tool_calls=[
                 ToolCallOut(
                     name=c.name, arguments=c.arguments, status=c.status, duration_ms=c.duration_ms
                 )
                 for c in ctx.turn.calls
             ],
-            focus={k: shown(v) if v else v for k, v in ctx.focus.as_dict().items()},
+            focus=ctx.focus.as_dict(),
             charts=ctx.turn.charts,
         )
+        return Disclosure(principal, self.redactor()).model(reply)
 
 
 def _cited_ids(answer: str) -> list[str]:

@@ -1,7 +1,8 @@
 """Agent middleware: privacy at the model boundary, audit and error handling at the tools.
 
-- `PrivacyGuard`: every message a model sees is pseudonymised (the user's words and tool
-  results alike, with the same tokens as the index); tool arguments get real values back
+- `PrivacyGuard`: every message a model sees (system prompt, history, the user's words,
+  tool results) is pseudonymised with the same tokens as the index, then passes the
+  boundary gate (`crmassist.privacy.gate`); tool arguments get real values back
   just before the tool runs, inside trusted code. With `pii_to_llm` a deployment may
   allow raw values to a model it trusts; the default never sends them.
 - `ToolAudit`: every tool call is written to the audit log with its arguments (as the
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from langchain.agents.middleware import (
     AgentMiddleware,
@@ -23,13 +25,14 @@ from langchain.agents.middleware import (
     ModelResponse,
     ToolCallRequest,
 )
-from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage
 from langgraph.types import Command
 
 from crmassist.access.audit import AuditLog
 from crmassist.agent.context import ToolCallView, ToolContext
 from crmassist.privacy import TOKEN_PATTERN, Redactor
 from crmassist.privacy.entities import EntityType
+from crmassist.privacy.gate import model_gate
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +42,20 @@ class PrivacyGuard(AgentMiddleware):
         super().__init__()
         self.redactor = redactor
         self.allow_raw = allow_raw
+        self.gate = model_gate(redactor)
+        self.masked: Counter[str] = Counter()
+        """What the boundary gate masked this turn, by kind (the redactor's misses)."""
         self._seen: dict[str, str] = {}
 
     def redact(self, text: str) -> str:
-        """Memoised per turn: the history is re-sent on every model call."""
+        """Pseudonymised, then through the boundary gate. Memoised per turn: the history is
+        re-sent on every model call (and each distinct text is counted once)."""
         if self.allow_raw or not text:
             return text
         if text not in self._seen:
-            self._seen[text] = self.redactor.redact(text).text
+            gated = self.gate.check(self.redactor.redact(text).text)
+            self.masked.update(gated.masked)
+            self._seen[text] = gated.text
         return self._seen[text]
 
     def _clean(self, message: AnyMessage) -> AnyMessage:
@@ -60,7 +69,10 @@ class PrivacyGuard(AgentMiddleware):
         self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
     ) -> ModelResponse:
         messages = [self._clean(m) for m in request.messages]
-        return handler(request.override(messages=messages))
+        system = request.system_message
+        if system is not None:
+            system = cast("SystemMessage", self._clean(system))
+        return handler(request.override(messages=messages, system_message=system))
 
     def wrap_tool_call(
         self,

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from crmassist.api.errors import problem
+from crmassist.privacy.gate import GATE_MASKED
 
 log = logging.getLogger("crmassist.access")
 
@@ -32,6 +33,7 @@ class Metrics:
         self.turns = Counter(
             "crmassist_chat_turns", "Assistant turns", ["streamed"], registry=self.registry
         )
+        self.registry.register(GATE_MASKED)  # process-wide: the indexer counts there too
 
 
 def install(app: FastAPI, max_body: int, max_import: int, metrics: Metrics) -> None:

@@ -29,6 +29,7 @@ from crmassist.domain.models import IndexedRecord
 from crmassist.ingest.chunking import Chunker
 from crmassist.ingest.documents import SourceDocument, iter_documents
 from crmassist.privacy import Redactor
+from crmassist.privacy.gate import index_gate
 from crmassist.retrieval.embeddings import Encoder
 from crmassist.retrieval.sparse import Bm25Encoder
 from crmassist.retrieval.store import ChunkPoint, VectorStore
@@ -188,9 +189,10 @@ class Indexer:
         return len(points)
 
     def prepare(self, docs: Sequence[SourceDocument]) -> list[PreparedChunk]:
-        """Redact, then chunk: PII is gone before any text is split, embedded or stored."""
+        """Redact, gate, then chunk: PII is gone before any text is split, embedded or stored."""
         redacted = self._redactor.redact_many([d.text for d in docs] + [d.title for d in docs])
-        texts, titles = redacted[: len(docs)], redacted[len(docs) :]
+        gated = index_gate(self._redactor).check_many([r.text for r in redacted])
+        texts, titles = gated[: len(docs)], gated[len(docs) :]
         return [
             PreparedChunk(doc, n, title.text, chunk)
             for doc, text, title in zip(docs, texts, titles, strict=True)

@@ -21,9 +21,17 @@ HELP = (
 )
 
 
+def escape(text: str) -> str:
+    """Slack's escaping for text we did not write: `&`, `<`, `>` as entities, so a stored
+    `<!channel>`, `<@U123>` or `<https://evil|bank>` shows as text instead of pinging a
+    channel, mentioning someone or forging a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def mrkdwn(text: str) -> str:
-    """Slack's dialect: single-star bold, tables as code blocks (Slack has no tables)."""
-    text = _BOLD.sub(r"*\1*", text)
+    """Slack's dialect, from any text: escaped first (see `escape`), then single-star
+    bold and tables as code blocks (Slack has no tables)."""
+    text = _BOLD.sub(r"*\1*", escape(text))
     return _TABLE.sub(lambda m: "```\n" + m.group(1).rstrip() + "\n```\n", text)
 
 
@@ -33,7 +41,7 @@ def reply_blocks(reply: Reply, buttons: bool = True) -> list[dict[str, Any]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in _pieces(text)
     ]
     if reply.citations:
-        cited = " · ".join(f"[{c.record_id}] {c.title}" for c in reply.citations[:10])
+        cited = " · ".join(escape(f"[{c.record_id}] {c.title}") for c in reply.citations[:10])
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": cited[:MAX_TEXT]}]}
         )

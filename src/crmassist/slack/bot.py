@@ -30,7 +30,14 @@ from crmassist.db import session_scope
 from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import Account, User
 from crmassist.runtime import Runtime
-from crmassist.slack.blocks import HELP, account_options, log_modal, mrkdwn, reply_blocks
+from crmassist.slack.blocks import (
+    HELP,
+    account_options,
+    escape,
+    log_modal,
+    mrkdwn,
+    reply_blocks,
+)
 from crmassist.slack.chart import bar_chart_png
 
 log = logging.getLogger(__name__)
@@ -93,7 +100,7 @@ class SlackBot:
             external_key=f"slack:{team}:{channel}:{thread}",
             request_key=f"slack:{team}:{channel}:{event['ts']}",
         )
-        say(text=reply.answer[:3000], blocks=reply_blocks(reply), thread_ts=thread)
+        say(text=escape(reply.answer)[:3000], blocks=reply_blocks(reply), thread_ts=thread)
         self.post_charts(reply.charts, channel, thread)
 
     def post_charts(self, charts: list[dict[str, Any]], channel: str, thread: str) -> None:
@@ -143,7 +150,7 @@ class SlackBot:
             self.rt.indexer().sync_records({SourceType.INTERACTION: [logged.interaction_id]})
         self.rt.audit.record(principal, "slack:log_to_crm", target=logged.interaction_id)
         verb = "Logged" if logged.created else "Already logged"
-        return f"{verb} to {logged.account_name} [{logged.interaction_id}]."
+        return f"{verb} to {escape(logged.account_name)} [{logged.interaction_id}]."
 
 
 def build_slack_app(rt: Runtime) -> App | None:
@@ -207,7 +214,7 @@ def register(app: App, bot: SlackBot) -> None:
             external_key=f"slack-cmd:{command.get('channel_id')}:{command['user_id']}",
         )
         respond(
-            text=reply.answer[:3000],
+            text=escape(reply.answer)[:3000],
             blocks=reply_blocks(reply, buttons=False),
             response_type="ephemeral",
         )
@@ -259,7 +266,11 @@ def register(app: App, bot: SlackBot) -> None:
         except NotFound:  # someone else's answer: its conversation is not theirs to continue
             say(text=NOT_YOUR_CONVERSATION, thread_ts=thread)
             return
-        say(text=reply.answer[:3000], blocks=reply_blocks(reply, buttons=False), thread_ts=thread)
+        say(
+            text=escape(reply.answer)[:3000],
+            blocks=reply_blocks(reply, buttons=False),
+            thread_ts=thread,
+        )
 
     @app.action("log_as_call")
     def on_log_button(

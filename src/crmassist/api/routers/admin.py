@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from crmassist.api.deps import AdminDep, RuntimeDep
 from crmassist.errors import CrmassistError
 from crmassist.ingest.importer import KNOWN_FILES, import_directory
+from crmassist.privacy.disclosure import Disclosure
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -43,12 +44,13 @@ def import_export(
     indexed = rt.indexer().sync()
     rt.audit.record(admin, "api:import", prune=prune, counts=dict(report.rows()))
     names = ("inserted", "updated", "unchanged", "deleted")
-    return ImportOut(
+    out = ImportOut(
         counts={kind: dict(zip(names, counts, strict=True)) for kind, counts in report.rows()},
         warnings=report.warnings,
         records_indexed=indexed.records_indexed,
         records_deleted_from_index=indexed.records_deleted,
     )
+    return Disclosure(admin, rt.redactor).model(out)  # warnings may quote a row
 
 
 def _unzip(archive: bytes, target: Path) -> Path:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from crmassist.agent.assistant import CitationOut, Reply
 from crmassist.api.deps import PrincipalDep, RuntimeDep
-from crmassist.privacy.disclosure import reveal
+from crmassist.privacy.disclosure import Disclosure
 
 router = APIRouter(prefix="/v1", tags=["assistant"])
 
@@ -80,28 +80,24 @@ class ConversationOut(BaseModel):
 def conversation(conversation_id: str, rt: RuntimeDep, principal: PrincipalDep) -> ConversationOut:
     """A conversation of yours, with values revealed as your role allows."""
     found = rt.assistant().conversations.get(principal, conversation_id)
-    vault = rt.redactor.vault
-
-    def shown(text: str) -> str:
-        return reveal(text, principal, vault)
-
-    return ConversationOut(
+    view = ConversationOut(
         id=found.id,
-        title=shown(found.title),
+        title=found.title,
         created_at=found.created_at,
         updated_at=found.updated_at,
         messages=[
             MessageOut(
                 seq=m.seq,
                 role=m.role,
-                content=shown(m.content),
+                content=m.content,
                 created_at=m.created_at,
                 tool_calls=[
                     {"name": c.name, "arguments": c.arguments, "status": c.status}
                     for c in m.tool_calls
                 ],
-                citations=[CitationOut.revealed(c, shown) for c in m.citations],
+                citations=[CitationOut.of(c) for c in m.citations],
             )
             for m in found.messages
         ],
     )
+    return Disclosure(principal, rt.redactor).model(view)

@@ -18,7 +18,7 @@ from crmassist.domain.enums import SourceType
 from crmassist.domain.models import Account, User
 from crmassist.domain.periods import due_by, midnight_utc
 from crmassist.errors import CrmassistError
-from crmassist.privacy.disclosure import reveal
+from crmassist.privacy.disclosure import Disclosure
 from crmassist.retrieval.search import SearchRequest
 
 router = APIRouter(prefix="/v1", tags=["crm"])
@@ -44,12 +44,8 @@ def search(body: SearchIn, rt: RuntimeDep, principal: PrincipalDep) -> list[Cita
         since=midnight_utc(body.since),
         until=midnight_utc(body.until),
     )
-    vault = rt.redactor.vault
-
-    def shown(text: str) -> str:
-        return reveal(text, principal, vault)
-
-    return [CitationOut.revealed(c, shown) for c in rt.retriever().search(principal, request)]
+    found = [CitationOut.of(c) for c in rt.retriever().search(principal, request)]
+    return Disclosure(principal, rt.redactor).models(found)
 
 
 class AccountOut(BaseModel):
@@ -105,13 +101,14 @@ def accounts(
         for a, owner in rows
     ]
     more = offset + len(items) < total
-    return Page(
+    page = Page(
         items=items,
         total=total,
         limit=limit,
         offset=offset,
         next_offset=offset + limit if more else None,
     )
+    return Disclosure(principal, rt.redactor).model(page)
 
 
 @router.get("/accounts/{account_id}", response_model=overview.CustomerOverview)
@@ -122,7 +119,7 @@ def account(account_id: str, rt: RuntimeDep, principal: PrincipalDep) -> overvie
     rt.audit.record(
         principal, "api:account", target=account_id, records=[r[1] for r in view.record_refs()]
     )
-    return view
+    return Disclosure(principal, rt.redactor).model(view)
 
 
 @router.post(
@@ -149,7 +146,7 @@ def log_interaction(
     rt.audit.record(
         principal, "api:log_interaction", target=logged.interaction_id, created=logged.created
     )
-    return logged
+    return Disclosure(principal, rt.redactor).model(logged)
 
 
 @router.get("/pipeline", response_model=pipeline.PipelineResult)
@@ -168,7 +165,7 @@ def pipeline_query(
     rt.audit.record(
         principal, "api:pipeline", query=query.model_dump(mode="json", exclude_defaults=True)
     )
-    return result
+    return Disclosure(principal, rt.redactor).model(result)
 
 
 @router.get("/tasks", response_model=list[activity.TaskView])
@@ -187,7 +184,8 @@ def tasks(
         if due_before is None:
             raise CrmassistError(f"cannot read {due!r} as a date or period")
     with rt.sessions() as session:
-        return activity.list_tasks(session, principal, include_done, account_id, due_before)
+        found = activity.list_tasks(session, principal, include_done, account_id, due_before)
+    return Disclosure(principal, rt.redactor).models(found)
 
 
 class Me(BaseModel):
@@ -203,9 +201,10 @@ def me(rt: RuntimeDep, principal: PrincipalDep) -> Me:
     with rt.sessions() as session:
         user = session.get(User, principal.user_id)
         name = user.name if user else principal.user_id
-    return Me(
+    me = Me(
         user_id=principal.user_id, name=name, role=principal.role.value, team_id=principal.team_id
     )
+    return Disclosure(principal, rt.redactor).model(me)
 
 
 @router.get("/records/{kind}/{record_id}", response_model=records.RecordView)
@@ -217,8 +216,4 @@ def record(
     with rt.sessions() as session:
         view = records.get_record(session, principal, kind, record_id)
     rt.audit.record(principal, "api:record", target=f"{kind.value}/{record_id}")
-    if kind in (records.RecordKind.INTERACTIONS, records.RecordKind.TICKETS):
-        redactor = rt.redactor
-        body = reveal(redactor.redact(view.body).text, principal, redactor.vault)
-        view = view.model_copy(update={"body": body})
-    return view
+    return Disclosure(principal, rt.redactor).model(view)
