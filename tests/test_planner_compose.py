@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 from crmassist.agent.planner import compose
 
 POLICY = """This policy sets who may approve a discount off list price.
@@ -54,9 +57,13 @@ def test_stemmed_terms_match_plural_and_inflected_words() -> None:
     assert lines[0].startswith("Item: Purifiers and Office Dispensers")
 
 
-def test_amounts_keep_their_cents() -> None:
-    assert compose.money("384.75", "USD") == "384.75 USD"
-    assert compose.money(76000, "USD") == "76,000 USD"
+PHRASES = compose.Phrases(Path(__file__).resolve().parent.parent / "prompts")
+
+
+def test_amounts_keep_their_cents_and_take_the_askers_currency_word() -> None:
+    assert PHRASES.money("en", "384.75", "USD") == "384.75 USD"
+    assert PHRASES.money("en", 76000, "USD") == "76,000 USD"
+    assert PHRASES.money("zh", 213000, "CNY") == "213,000元"
     rows = [["Dana", 703348.8], ["Grace", 144801.0]]
     assert compose.table(["owner", "sum"], rows).splitlines()[2:] == [
         "| Dana | 703,348.80 |",
@@ -114,3 +121,26 @@ def test_chinese_how_to_questions_get_the_procedure_and_how_is_it_does_not() -> 
 def test_how_often_is_not_a_how_to_question() -> None:
     extract = compose.best_sentences("how often does the sensor fail?", article(LEAK))
     assert extract.steps == [] and len(extract.sentences) == 3  # steps may still be quoted
+
+
+def test_dates_are_written_in_the_askers_language_with_the_year_only_when_needed() -> None:
+    today = date(2026, 11, 20)
+    assert PHRASES.day("en", date(2026, 11, 24), today) == "Tuesday 24 November"
+    assert PHRASES.day("zh", "2026-11-24", today) == "11月24日（周二）"
+    assert PHRASES.day("zh", "2025-02-14T10:00:00Z", today) == "2025年2月14日（周五）"
+    assert PHRASES.day("en", None, today) == "no date"
+
+
+def test_stored_codes_are_labelled_and_unknown_codes_stay_as_stored() -> None:
+    assert PHRASES.label("zh", "stage", "negotiation") == "谈判"
+    assert PHRASES.label("zh", "channel", "call") == "通话"
+    assert PHRASES.label("en", "stage", "closed_won") == "closed won"
+    assert PHRASES.label("zh", "stage", "custom-stage") == "custom-stage"
+    assert PHRASES.columns("zh", ["owner", "sum"]) == ["负责人", "金额"]
+
+
+def test_every_label_group_has_the_same_codes_in_every_language() -> None:
+    en, zh = PHRASES.labels["en"], PHRASES.labels["zh"]
+    assert set(en) == set(zh)
+    for group in ("channel", "stage", "lifecycle", "priority", "ticket_status", "tier", "risk"):
+        assert set(en[group]) == set(zh[group]), group

@@ -1,15 +1,18 @@
-"""Follow-up drafts built only from the record: the latest interactions, what we promised in
-them, open tickets and tasks. Templates and fixed phrases live in `prompts/`.
+"""Follow-up drafts built only from the record: addressed to the contact, what was
+discussed, each of our commitments with its date, what is still open, a next step.
+Templates and fixed phrases live in `prompts/`.
 
-Nothing is generated: every sentence of a draft is either template wording or a sentence
-of a stored note or ticket, so a draft cannot invent a price, a date or a promise. A
-language model may polish it later; the eval suite checks it did not add facts.
+Nothing is generated: every sentence of a draft is template wording, a sentence of a
+stored note, ticket or task, or a date the date parser read from a note ("by Friday" in a
+note of 18 November is Friday 22 November), so a draft cannot invent a price, a date or a
+promise. A language model may polish it later; the eval suite checks it did not add facts.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from string import Template
@@ -22,23 +25,16 @@ from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
 from crmassist.access.scope import Section, may_see
+from crmassist.agent.planner.compose import Phrases
+from crmassist.crm.commitments import is_commitment, is_internal, sentences
 from crmassist.crm.errors import AccessDenied
 from crmassist.crm.overview import NoteInfo, customer_overview
 from crmassist.domain.models import Contact, User
 from crmassist.ingest.importer import detect_lang
 
-COMMITMENT = re.compile(
-    r"\b(promised|will|committed|agreed to|we'll|I'll|going to|scheduled|to send|by (?:mon|tue|"
-    r"wed|thu|fri|sat|sun|next|end|tomorrow))|承诺|答应|安排|将于|会在|下周|明天",
-    re.IGNORECASE,
-)
-INTERNAL = re.compile(
-    r"approv|manager|margin|internal|deal desk|limit|ClearStream|PureWave|VP\b|"
-    r"审批|经理|内部|竞品",
-    re.IGNORECASE,
-)
-"""Sentences about our side's authority, people or competitors stay out of customer mail."""
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+_CONTACT_DETAILS = re.compile(r"@|\d[\d ()+-]{6,}\d")
+
+_CONTACT_DETAILS = re.compile(r"@|\d[\d ()+-]{6,}\d")
 RECENT_NOTES = 3
 
 
@@ -51,6 +47,11 @@ class Templates:
     def body(self, language: str) -> Template:
         path = self.directory / f"follow_up.{language}.md"
         return Template(path.read_text(encoding="utf-8"))
+
+    @cached_property
+    def phrases(self) -> Phrases:
+        """The labels and date formats answers use."""
+        return Phrases(self.directory)
 
     @cached_property
     def blocks(self) -> dict[str, dict[str, Any]]:
@@ -67,14 +68,6 @@ class FollowUpDraft(BaseModel):
     body: str
     sources: list[str]
     """Record ids every fact of the draft came from."""
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
-
-
-def commitments(text: str) -> list[str]:
-    return [s for s in sentences(text) if COMMITMENT.search(s) and not INTERNAL.search(s)]
 
 
 def draft_follow_up(
@@ -96,25 +89,40 @@ def draft_follow_up(
         contact = _latest_contact(session, account_id, notes)
     lang = language or detect_lang(" ".join([view.name, *(n.body for n in notes[:1])]))
     lang = lang if lang in templates.blocks else "en"
-    words = templates.blocks[lang]
+    words, phrases = templates.blocks[lang], templates.phrases
     sender = session.scalar(sa.select(User.name).where(User.id == principal.user_id))
     latest = notes[0] if notes else None
-    promised = [c for note in notes for c in commitments(note.body)][:5]
-    open_items = [
-        words["ticket"].format(id=t.id, subject=t.subject, status=t.status.value)
-        for t in view.open_tickets or []
-    ] + [
-        words["task"].format(title=t.title)
-        + (words["due"].format(due=t.due_date.isoformat()) if t.due_date else "")
-        for t in view.next_tasks or []
+    noted = latest.occurred_at.date() if latest else None
+
+    def day(value: date | None) -> str:
+        return phrases.day(lang, value, noted)
+
+    promised = [
+        words["commitment_due"].format(text=c.text.rstrip(".。!！"), due=day(c.due))
+        if c.due
+        else c.text
+        for c in (view.commitments or [])[:5]
     ]
+    tasks = view.next_tasks or []
+    open_items = [
+        words["ticket"].format(
+            id=t.id, subject=t.subject, status=phrases.label(lang, "ticket_status", t.status)
+        )
+        for t in view.open_tickets or []
+    ] + [_dated(words, t.title, day(t.due_date) if t.due_date else None) for t in tasks[1:]]
+    next_step = (
+        words["next_step"].format(title=tasks[0].title, due=day(tasks[0].due_date))
+        if tasks and tasks[0].due_date
+        else words["next_step_open"]
+    )
     body = templates.body(lang).substitute(
         channel=words["channels"].get(latest.channel, latest.channel) if latest else "",
-        date=latest.occurred_at.date().isoformat() if latest else "",
+        date=day(noted),
         contact=contact.name if contact else words["nobody"],
         recap=_recap(latest.subject, latest.body) if latest else "",
         commitments_block=_block(words["commitments"], promised),
         open_items_block=_block(words["open_items"], open_items),
+        next_step=next_step,
         sender=sender or principal.user_id,
     )
     subject, _, rest = body.partition("\n")
@@ -124,21 +132,27 @@ def draft_follow_up(
         to_contact=contact.name if contact else None,
         subject=subject.split(":", 1)[-1].split("：", 1)[-1].strip(),
         body=rest.strip(),
-        sources=[view.account_id, *(n.id for n in notes), *(t.id for t in view.open_tickets or [])],
+        sources=[
+            view.account_id,
+            *(n.id for n in notes),
+            *(t.id for t in view.open_tickets or []),
+            *(t.id for t in tasks),
+        ],
     )
 
 
-_CONTACT_DETAILS = re.compile(r"@|\d[\d ()+-]{6,}\d")
+def _dated(words: dict[str, Any], title: str, due: str | None) -> str:
+    return str(words["task"]).format(title=title) + (words["due"].format(due=due) if due else "")
 
 
 def _recap(subject: str | None, body: str) -> str:
-    """The subject and the first plain statements; promises are listed separately and
-    sentences with contact details or numbers like IDs stay out of a customer email."""
+    """The subject and the first plain statements; promises are listed separately, and
+    sentences with contact details, our internal side or a competitor stay out."""
     points = [subject] if subject else []
     points += [
         s
         for s in sentences(body)
-        if not COMMITMENT.search(s) and not _CONTACT_DETAILS.search(s) and not INTERNAL.search(s)
+        if not is_commitment(s) and not _CONTACT_DETAILS.search(s) and not is_internal(s)
     ][:2]
     return "\n".join(f"- {p}" for p in points)
 

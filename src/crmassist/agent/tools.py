@@ -17,7 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
+from crmassist.access.scope import Section, may_see
 from crmassist.agent.context import ToolContext
 from crmassist.agent.drafting import FollowUpDraft, draft_follow_up
 from crmassist.crm import activity, health, overview, pipeline
@@ -206,12 +208,21 @@ class CustomerOverviewTool(CrmTool):
         account_id, _ = self.resolve_account(account_id, customer)
         with self.ctx.sessions() as session:
             view = overview.customer_overview(session, self.ctx.principal, account_id)
+            risk = self._churn(session, account_id)
         for kind, record_id, title in view.record_refs():
             self.ctx.turn.show(kind, record_id, title)
         if view.contacts and self.ctx.focus.contact_id is None:
             first = view.contacts[0]
             self.ctx.focus.contact_id, self.ctx.focus.contact_name = first.id, first.name
-        return to_json(view)
+        shown = view.model_dump(mode="json", exclude_none=True)
+        return to_json({**shown, "churn_risk": risk.model_dump(mode="json")} if risk else shown)
+
+    def _churn(self, session: Session, account_id: str) -> health.ChurnRisk | None:
+        """The account's churn risk for the brief, when the role may see orders."""
+        if not may_see(self.ctx.principal, Section.ORDERS):
+            return None
+        risks = health.churn_risk(session, self.ctx.principal, self.ctx.today, account_id)
+        return risks[0] if risks else None
 
 
 # --- search_interactions -----------------------------------------------------------------------

@@ -55,12 +55,32 @@ class Segment(BaseModel):
     reasons: list[str]
 
 
+class RiskFactor(BaseModel):
+    """One warning sign, typed, so an answer can say it in the asker's language."""
+
+    code: str
+    points: int
+    values: dict[str, float]
+
+
+REASONS = {
+    "order_gap": "no order for {days:.0f} days, usually every {usual:.0f} days",
+    "orders_fell": "orders fell from {before:.0f} to {recent:.0f} per half-year",
+    "tickets": "{urgent:.0f} urgent and {high:.0f} high-priority ticket(s) open",
+    "csat": "average CSAT {average:.1f} over the last {ratings:.0f} rating(s)",
+    "no_contact": "no recorded interaction with any contact",
+    "silence": "no interaction for {days:.0f} days",
+}
+"""The API's English wording of each factor (the planner words them from prompts/)."""
+
+
 class ChurnRisk(BaseModel):
     account_id: str
     account_name: str
     score: int
     level: RiskLevel
     reasons: list[str]
+    factors: list[RiskFactor]
 
 
 @dataclass
@@ -227,15 +247,26 @@ def _risk(account_id: str, h: _History, today: date) -> ChurnRisk:
         _silence_factor(h, today),
     ]
     found = [f for f in factors if f is not None]
-    score = min(100, sum(points for points, _ in found))
+    score = min(100, sum(f.points for f in found))
     level = RiskLevel.HIGH if score >= 60 else RiskLevel.MEDIUM if score >= 35 else RiskLevel.LOW
-    reasons = [f"{why} (+{points})" for points, why in found] or ["no warning signs"]
+    reasons = [f"{REASONS[f.code].format(**f.values)} (+{f.points})" for f in found] or [
+        "no warning signs"
+    ]
     return ChurnRisk(
-        account_id=account_id, account_name=h.name, score=score, level=level, reasons=reasons
+        account_id=account_id,
+        account_name=h.name,
+        score=score,
+        level=level,
+        reasons=reasons,
+        factors=found,
     )
 
 
-Factor = tuple[int, str] | None
+Factor = RiskFactor | None
+
+
+def _factor(code: str, points: int, **values: float) -> RiskFactor:
+    return RiskFactor(code=code, points=points, values=values)
 
 
 def _recency_factor(h: _History, today: date) -> Factor:
@@ -243,9 +274,9 @@ def _recency_factor(h: _History, today: date) -> Factor:
     gaps = [(b - a).days for a, b in zip(h.order_days, h.order_days[1:], strict=False)]
     usual = statistics.median(gaps) if gaps else 90
     if days > max(3 * usual, 180):
-        return 35, f"no order for {days} days, usually every {usual:.0f} days"
+        return _factor("order_gap", 35, days=days, usual=round(usual))
     if days > max(1.5 * usual, 90):
-        return 20, f"no order for {days} days, usually every {usual:.0f} days"
+        return _factor("order_gap", 20, days=days, usual=round(usual))
     return None
 
 
@@ -253,7 +284,7 @@ def _frequency_factor(h: _History, today: date) -> Factor:
     recent = _orders_within(h, today, HALF_YEAR)
     before = _orders_within(h, today - HALF_YEAR, HALF_YEAR)
     if before >= 2 and recent <= before / 2:
-        return 20, f"orders fell from {before} to {recent} per half-year"
+        return _factor("orders_fell", 20, before=before, recent=recent)
     return None
 
 
@@ -262,7 +293,7 @@ def _ticket_factor(h: _History) -> Factor:
     high = h.open_tickets.get(Priority.HIGH, 0)
     points = min(30, 15 * urgent + 8 * high)
     if points:
-        return points, f"{urgent} urgent and {high} high-priority ticket(s) open"
+        return _factor("tickets", points, urgent=urgent, high=high)
     return None
 
 
@@ -272,16 +303,16 @@ def _csat_factor(h: _History) -> Factor:
     average = statistics.mean(h.recent_csat)
     if average <= 3:
         points = 20 if average <= 2 else 15
-        return points, f"average CSAT {average:.1f} over the last {len(h.recent_csat)} rating(s)"
+        return _factor("csat", points, average=round(average, 1), ratings=len(h.recent_csat))
     return None
 
 
 def _silence_factor(h: _History, today: date) -> Factor:
     if h.last_contact is None:
-        return 20, "no recorded interaction with any contact"
+        return _factor("no_contact", 20)
     days = (today - h.last_contact).days
     if days > 120:
-        return 20, f"no interaction for {days} days"
+        return _factor("silence", 20, days=days)
     if days > 60:
-        return 10, f"no interaction for {days} days"
+        return _factor("silence", 10, days=days)
     return None

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
 from crmassist.access.scope import Section, account_scope, may_see
+from crmassist.crm.commitments import Commitment, commitments_in
 from crmassist.crm.errors import NotFound
 from crmassist.domain.enums import Stage, TaskStatus, TicketStatus
 from crmassist.domain.models import (
@@ -99,6 +100,8 @@ class CustomerOverview(BaseModel):
     last_interactions: list[NoteInfo] | None
     open_tickets: list[TicketInfo] | None
     next_tasks: list[TaskInfo] | None
+    commitments: list[Commitment] | None = None
+    """What we promised in the recent notes, each with its date read from the note."""
 
     def record_refs(self) -> list[tuple[str, str, str]]:
         """(kind, id, title) of every record shown: what audit entries and citations name."""
@@ -128,6 +131,7 @@ def customer_overview(
     session: Session, principal: Principal, account_id: str, recent: int = RECENT
 ) -> CustomerOverview:
     account = visible_account(session, principal, account_id)
+    notes = _notes(session, account.id, recent) if may_see(principal, Section.NOTES) else None
     return CustomerOverview(
         account_id=account.id,
         name=account.name,
@@ -141,14 +145,17 @@ def customer_overview(
         recent_orders=(
             _orders(session, account.id, recent) if may_see(principal, Section.ORDERS) else None
         ),
-        last_interactions=(
-            _notes(session, account.id, recent) if may_see(principal, Section.NOTES) else None
-        ),
+        last_interactions=notes,
         open_tickets=(
             _tickets(session, account.id) if may_see(principal, Section.TICKETS) else None
         ),
         next_tasks=_tasks(session, account.id) if may_see(principal, Section.TASKS) else None,
+        commitments=_commitments(notes) if notes is not None else None,
     )
+
+
+def _commitments(notes: list[NoteInfo]) -> list[Commitment]:
+    return [c for n in notes for c in commitments_in(n.id, n.occurred_at.date(), n.body)]
 
 
 def _contacts(session: Session, principal: Principal, account_id: str) -> list[ContactInfo]:

@@ -9,6 +9,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,72 @@ _TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, C
 
 @dataclass(frozen=True)
 class Phrases:
+    """The words of `prompts/answers.yaml`: phrases per language, and `labels` for stored
+    codes, table columns, dates and amounts, so every word an answer adds is in the
+    asker's language."""
+
     directory: Path
 
     @cached_property
-    def table(self) -> dict[str, dict[str, str]]:
+    def _loaded(self) -> dict[str, Any]:
         text = (self.directory / "answers.yaml").read_text(encoding="utf-8")
-        loaded: dict[str, dict[str, str]] = yaml.safe_load(text)
+        loaded: dict[str, Any] = yaml.safe_load(text)
         return loaded
+
+    @cached_property
+    def table(self) -> dict[str, dict[str, str]]:
+        return {lang: words for lang, words in self._loaded.items() if lang != "labels"}
+
+    @cached_property
+    def labels(self) -> dict[str, dict[str, Any]]:
+        labels: dict[str, dict[str, Any]] = self._loaded["labels"]
+        return labels
 
     def say(self, lang: str, key: str, **values: Any) -> str:
         return self.table[lang][key].format(**values)
+
+    def label(self, lang: str, group: str, code: Any) -> str:
+        """A stored code ("call", "negotiation", "high-value") in words; unknown codes are
+        data and stay as stored."""
+        text = "" if code is None else str(code)
+        return str(self.labels[lang][group].get(text, text))
+
+    def columns(self, lang: str, names: list[str]) -> list[str]:
+        return [self.label(lang, "column", name) for name in names]
+
+    def day(self, lang: str, value: date | datetime | str | None, today: date | None = None) -> str:
+        """A day in words ("Tuesday 24 November", "11月24日（周二）"); the year only when it
+        is not this one."""
+        words = self.labels[lang]
+        if not value:
+            return str(words["no_date"])
+        day = as_date(value)
+        if day is None:
+            return str(value)  # not a date (a pseudonym, free text): shown as it came
+        key = "date" if today is not None and day.year == today.year else "date_year"
+        return str(words[key]).format(
+            weekday=words["weekdays"][day.weekday()],
+            day=day.day,
+            month=words["months"][day.month - 1],
+            year=day.year,
+        )
+
+    def money(self, lang: str, amount: Any, currency: str) -> str:
+        """Cents only when there are any: 76,000 USD, 384.75 USD, 76,000美元; never rounded."""
+        unit = self.label(lang, "currency", currency)
+        return str(self.labels[lang]["money"]).format(amount=_cell(float(amount)), currency=unit)
+
+
+def as_date(value: date | datetime | str) -> date | None:
+    """A date from a tool result's value; None when it is not one."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -182,11 +239,6 @@ def bullet(lines: list[str]) -> str:
 
 def join(items: list[str], lang: str) -> str:
     return ("；" if lang == "zh" else "; ").join(items)
-
-
-def money(amount: Any, currency: str) -> str:
-    """Cents only when there are any: 76,000 USD, 384.75 USD; never rounded away."""
-    return f"{_cell(float(amount))} {currency}"
 
 
 def table(columns: list[str], rows: list[list[Any]], limit: int = 15) -> str:

@@ -32,6 +32,7 @@ from pydantic import ConfigDict, Field
 
 from crmassist.agent.planner import compose, understanding
 from crmassist.agent.planner.compose import Phrases
+from crmassist.agent.planner.describe import Describer
 from crmassist.agent.planner.understanding import IntentModel
 
 CONTEXT_PREFIX = "Conversation context"
@@ -225,8 +226,7 @@ class Planner:
             return ("find_customer", {"name": name})
         if not found:
             return self.phrases.say(turn.lang, "no_customer", name=name)
-        options = ", ".join(_match_label(m) for m in found)
-        return self.phrases.say(turn.lang, "found", name=name, options=options)
+        return self._describer(turn).matches(name, found)
 
     def _customer_overview(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:
@@ -234,7 +234,7 @@ class Planner:
         view = turn.result_of("customer_overview")
         if view is None:
             return ("customer_overview", {"account_id": account})
-        return self._describe(turn.lang, view, everything=True)
+        return self._describer(turn).overview(view)
 
     def _open_tickets(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:
@@ -242,67 +242,11 @@ class Planner:
         view = turn.result_of("customer_overview")
         if view is None:
             return ("customer_overview", {"account_id": account})
-        return self._describe(turn.lang, view, everything=False)
+        tickets = self._describer(turn).tickets(view)
+        return f"{view['name']} [{view['account_id']}]: {tickets}"
 
-    def _describe(self, lang: str, view: dict[str, Any], everything: bool) -> str:
-        say = self._sayer(lang)
-        cite = f"[{view['account_id']}]"
-        tickets = view.get("open_tickets")
-        ticket_line = ""
-        if tickets:
-            items = [
-                f"{t['subject']} ({t['priority']}, {t['status']}) [{t['id']}]" for t in tickets
-            ]
-            ticket_line = say("tickets", tickets=compose.join(items, lang))
-        elif tickets is not None:
-            ticket_line = say("tickets_none")
-        if not everything:
-            return f"{view['name']} {cite}: {ticket_line}"
-        lines = [
-            say("overview_head", name=view["name"], industry=view.get("industry") or "?",
-                region=view.get("region") or "?", stage=view["lifecycle_stage"],
-                owner=view.get("owner") or "?") + f" {cite}",
-        ]  # fmt: skip
-        if view.get("contacts"):
-            people = [_contact_label(c) for c in view["contacts"]]
-            lines.append(say("contacts", contacts=compose.join(people, lang)))
-        lines += self._sections(lang, view)
-        if ticket_line:
-            lines.append(ticket_line)
-        if view.get("next_tasks"):
-            tasks = [
-                f"{t['title']} ({t.get('due_date') or '-'}) [{t['id']}]" for t in view["next_tasks"]
-            ]
-            lines.append(say("tasks", tasks=compose.join(tasks, lang)))
-        if view.get("open_deals") is None and view.get("last_interactions") is None:
-            lines.append(say("hidden"))
-        return "\n".join(lines)
-
-    def _sections(self, lang: str, view: dict[str, Any]) -> list[str]:
-        say = self._sayer(lang)
-        lines = []
-        if (deals := view.get("open_deals")) is not None:
-            items = [
-                f"{d['name']}: {d['stage']}, {compose.money(d['amount'], d['currency'])}, "
-                f"close {d.get('close_date') or '-'} [{d['id']}]"
-                for d in deals
-            ]
-            lines.append(
-                say("deals", deals=compose.join(items, lang)) if items else say("deals_none")
-            )
-        if (orders := view.get("recent_orders")) is not None:
-            items = [_order_label(o) for o in orders]
-            lines.append(
-                say("orders", orders=compose.join(items, lang)) if items else say("orders_none")
-            )
-        if (notes := view.get("last_interactions")) is not None:
-            items = [_note_label(n) for n in notes[:3]]
-            lines.append(
-                say("last_notes", notes=compose.join(items, lang))
-                if items
-                else say("notes_none_short")
-            )
-        return lines
+    def _describer(self, turn: Turn) -> Describer:
+        return Describer(self.phrases, turn.lang, turn.today)
 
     def _search_interactions(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:
@@ -339,13 +283,7 @@ class Planner:
             if reading.when:
                 args["when"] = reading.when
             return ("log_interaction", args)
-        say = self._sayer(turn.lang)
-        key = "logged" if logged["created"] else "logged_again"
-        text = say(key, channel=reading.channel.value, customer=logged["account_name"],
-                   id=logged["interaction_id"])  # fmt: skip
-        if logged.get("task_id"):
-            text += say("logged_task", task=logged["task_id"], due=logged.get("follow_up_on", ""))
-        return text
+        return self._describer(turn).logged(logged, reading.channel.value)
 
     def _draft_follow_up(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:
@@ -388,14 +326,7 @@ class Planner:
         if segments is None:
             tier = understanding.tier_argument(turn.request)
             return ("customer_segments", {"tier": tier} if tier else {})
-        say = self._sayer(turn.lang)
-        if not segments:
-            return say("segments_none")
-        lines = [
-            f"{s['account_name']} [{s['account_id']}]: {s['tier']} — {'; '.join(s['reasons'])}"
-            for s in segments[:10]
-        ]
-        return say("segments_intro") + "\n" + compose.bullet(lines)
+        return self._describer(turn).segments(segments)
 
     def _churn_risk(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:
@@ -403,15 +334,7 @@ class Planner:
         risks = turn.result_of("churn_risk")
         if risks is None:
             return ("churn_risk", {"account_id": account} if account else {"limit": 5})
-        say = self._sayer(turn.lang)
-        if not risks:
-            return say("churn_none")
-        lines = [
-            f"{r['account_name']} [{r['account_id']}]: {r['score']}/100 ({r['level']}) — "
-            f"{'; '.join(r['reasons'])}"
-            for r in risks[:5]
-        ]
-        return say("churn_intro") + "\n" + compose.bullet(lines)
+        return self._describer(turn).churn(risks)
 
     def _create_task(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:
@@ -422,26 +345,14 @@ class Planner:
             if account and understanding.find_mention(turn.request, self.lexicon):
                 args["account_id"] = account
             return ("create_task", args)
-        say = self._sayer(turn.lang)
-        due = say("task_due", due=task["due_date"]) if task.get("due_date") else ""
-        return say("task_created", id=task["id"], title=task["title"], due=due)
+        return self._describer(turn).task_created(task)
 
     def _list_tasks(self, turn: Turn, account: str | None) -> Step:
         tasks = turn.result_of("list_tasks")
         period = _period_phrase(turn)
         if tasks is None:
             return ("list_tasks", {"due": period} if period else {})
-        say = self._sayer(turn.lang)
-        scope = f" ({period})" if period else ""
-        if not tasks:
-            return say("tasks_none", scope=scope)
-        lines = [
-            f"{t['title']} — {t.get('due_date') or '-'}"
-            + (f" ({t['account_name']})" if t.get("account_name") else "")
-            + f" [{t['id']}]"
-            for t in tasks[:15]
-        ]
-        return say("tasks_intro", scope=scope) + "\n" + compose.bullet(lines)
+        return self._describer(turn).tasks(tasks, period)
 
 
 def _period_phrase(turn: Turn) -> str | None:
@@ -455,36 +366,6 @@ def _strip_command(text: str) -> str:
     return re.sub(
         r"^\s*(find|look up|lookup|search for|who is|查找客户|查找|查一下)\s*", "", text, flags=re.I
     ).strip(" ?？")
-
-
-def _match_label(match: dict[str, Any]) -> str:
-    who = f"{match['contact_name']} at " if match.get("contact_name") else ""
-    return f"{who}{match['account_name']} [{match['account_id']}]"
-
-
-def _contact_label(contact: dict[str, Any]) -> str:
-    details = ", ".join(
-        x for x in (contact.get("title"), contact.get("email"), contact.get("phone")) if x
-    )
-    return f"{contact['name']} ({details})" if details else contact["name"]
-
-
-def _task_label(task: dict[str, Any]) -> str:
-    return f"{task['title']} ({task.get('due_date') or '-'}) [{task['id']}]"
-
-
-def _order_label(order: dict[str, Any]) -> str:
-    amount = compose.money(order["amount"], order["currency"])
-    return f"{order['order_date']} {order['product']} {amount} [{order['id']}]"
-
-
-def _note_label(note: dict[str, Any]) -> str:
-    what = note.get("subject") or _first(note["body"])
-    return f"{note['occurred_at'][:10]} {note['channel']}: {what} [{note['id']}]"
-
-
-def _first(text: str) -> str:
-    return re.split(r"(?<=[.!?。！？])\s*", text.strip(), maxsplit=1)[0][:120]
 
 
 class OfflinePlanner(BaseChatModel):
