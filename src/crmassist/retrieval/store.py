@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crmassist.access.filters import Condition
+from crmassist.errors import CrmassistError
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -44,8 +45,22 @@ class Hit:
     payload: dict[str, Any]
 
 
-class CollectionMismatchError(ValueError):
-    """The existing collection was built with another layout (e.g. another embedding size)."""
+class CollectionMismatchError(CrmassistError, ValueError):
+    """The existing collection was built with another layout (another embedding size or
+    model): its vectors cannot be compared with the configured model's."""
+
+
+MODEL_KEY = "embedding_model"
+"""Where an index records the embedding model its vectors came from."""
+
+
+def model_mismatch(where: str, recorded: str | None, expected: str) -> CollectionMismatchError:
+    """The error for an index built with another model than the configured one."""
+    built = f"with embedding model {recorded!r}" if recorded else "without a recorded model"
+    return CollectionMismatchError(
+        f"the index {where} was built {built}, but the configured model is {expected!r}; "
+        "run `crmassist index --rebuild` (or `crmassist index`, which rebuilds it)"
+    )
 
 
 class CollectionMissingError(LookupError):
@@ -62,11 +77,16 @@ class VectorStore(Protocol):
     def ensure_collection(self, dense_dim: int) -> None:
         """Create the collection and its payload indexes if missing; idempotent.
 
-        Raises `CollectionMismatchError` if it exists with another dense size.
+        Raises `CollectionMismatchError` if it exists with another dense size or model.
         """
         ...
 
     def exists(self) -> bool: ...
+
+    def model_changed(self) -> bool:
+        """True when the collection exists but was built with another embedding model than
+        the one this store was opened for (same-sized vectors of two models must not mix)."""
+        ...
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
         """Insert or overwrite points (by id), in engine-sized batches."""
@@ -100,13 +120,16 @@ def open_store(settings: Settings, *, client: QdrantClient | None = None) -> Vec
 
     Adapters are imported here so the embedded path never pays qdrant-client's import time.
     """
+    model = settings.embedding_model
     if client is not None or settings.qdrant_url:
         from crmassist.retrieval.server_store import ServerStore
 
         if client is not None:
-            return ServerStore(client, settings.collection)
+            return ServerStore(client, settings.collection, model=model)
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return ServerStore.connect(str(settings.qdrant_url), settings.collection, api_key=api_key)
+        return ServerStore.connect(
+            str(settings.qdrant_url), settings.collection, api_key=api_key, model=model
+        )
     from crmassist.retrieval.edge_store import EdgeStore
 
-    return EdgeStore(settings.resolved_qdrant_path / settings.collection)
+    return EdgeStore(settings.resolved_qdrant_path / settings.collection, model=model)
