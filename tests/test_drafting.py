@@ -37,9 +37,16 @@ def test_commitments_are_dated_from_the_note_not_from_today() -> None:
 def test_negated_customer_side_and_competitor_promises_are_not_ours() -> None:
     text = (
         "Also asked about free installation - not promised. He agreed to compare 5-year cost. "
-        "ClearStream promised free installation. 免费安装需要经理审批，没有答应。"
+        "ClearStream promised free installation. 免费安装需要经理审批，没有答应。 "
+        "Sent the revised quote as promised."
     )
     assert commitments_in("N3", date(2026, 11, 16), text) == []
+
+
+def test_a_promise_naming_our_manager_is_for_the_brief_not_the_customer() -> None:
+    note = "I can only approve 10%; told her I would ask Grace and come back by next Tuesday."
+    [found] = commitments_in("N4", date(2026, 11, 17), note)
+    assert found.internal and found.due == date(2026, 11, 24)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +117,7 @@ def test_a_draft_speaks_to_the_contact_and_dates_each_commitment(sample_rt: Runt
         with sample_rt.sessions() as session:
             view = customer_overview(session, admin, account_id, recent=3)
         latest = view.last_interactions[0].occurred_at.date() if view.last_interactions else None
-        for promise in (view.commitments or [])[:5]:
+        for promise in [c for c in view.commitments or [] if not c.internal][:5]:
             assert promise.text.rstrip(".。!！") in draft.body
             if promise.due:
                 dated += 1

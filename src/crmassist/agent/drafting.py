@@ -101,7 +101,7 @@ def draft_follow_up(
         words["commitment_due"].format(text=c.text.rstrip(".。!！"), due=day(c.due))
         if c.due
         else c.text
-        for c in (view.commitments or [])[:5]
+        for c in [c for c in view.commitments or [] if not c.internal][:5]
     ]
     tasks = view.next_tasks or []
     open_items = [

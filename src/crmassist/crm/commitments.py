@@ -2,7 +2,8 @@
 
 A commitment is a sentence of a note with a cue of our side promising something ("I
 promised", "will send", "I'd … come back by", 承诺, 答应, 会在…前), not negated ("not
-promised", 没有答应) and not about a competitor's or our internal side. Its date is read
+promised", "as promised", 没有答应) and not a competitor's; one that names our internal
+side ("ask my manager") is marked, for the brief but not for the customer's mail. Its date is read
 by the same parser as every other date (`domain.periods.parse_day`) against the day the
 note was written, so "by Friday" in a note of Monday 18 November is Friday 22 November,
 whatever today is.
@@ -25,17 +26,17 @@ _CUES = re.compile(
     re.IGNORECASE,
 )
 _NEGATED = re.compile(
-    r"\bnot (?:promised|committed|agreed)|\bno promise|\bwill not\b|\bwon't\b|"
+    r"\bnot (?:promised|committed|agreed)|\bno promise|\bas promised\b|\bwill not\b|\bwon't\b|"
     r"\b(?:he|she|they|the customer) (?:agreed|promised|will)\b|"
     r"没有答应|没答应|未承诺|没有承诺|不承诺|不能答应|对方(?:承诺|答应)",
     re.IGNORECASE,
 )
-_NOT_OURS = re.compile(
-    r"approv|manager|margin|internal|deal desk|ClearStream|PureWave|competitor|VP\b|"
-    r"审批|经理|内部|竞品",
-    re.IGNORECASE,
+_COMPETITOR = re.compile(r"ClearStream|PureWave|competitor|竞品", re.IGNORECASE)
+"""A competitor's promise is not ours."""
+_INTERNAL = re.compile(
+    r"approv|manager|margin|internal|deal desk|VP\b|审批|经理|内部", re.IGNORECASE
 )
-"""Our side's authority, people or competitors: no promise to the customer."""
+"""Our side's authority or people: fine in a rep's brief, not in the customer's mail."""
 _DEADLINE = re.compile(
     r"\b(?:by|before|until|no later than)\s+(?P<en>[^,;.]{1,30})|(?P<zh>[^，。；]{1,10})(?:前|之前)"
 )
@@ -51,6 +52,8 @@ class Commitment(BaseModel):
     """The sentence as stored."""
     due: date | None
     """The day it is due, read relative to the note's date; None when the note gives none."""
+    internal: bool
+    """It names our side's authority or people ("ask my manager"): not for customer mail."""
 
 
 def sentences(text: str) -> list[str]:
@@ -58,20 +61,28 @@ def sentences(text: str) -> list[str]:
 
 
 def is_internal(sentence: str) -> bool:
-    """About our side's authority, people or a competitor: not for the customer's eyes."""
-    return bool(_NOT_OURS.search(sentence))
+    """About our side's authority or people, or a competitor: not for the customer's eyes."""
+    return bool(_INTERNAL.search(sentence) or _COMPETITOR.search(sentence))
 
 
 def is_commitment(sentence: str) -> bool:
-    return bool(_CUES.search(sentence) and not _NEGATED.search(sentence)) and not is_internal(
-        sentence
+    return bool(
+        _CUES.search(sentence)
+        and not _NEGATED.search(sentence)
+        and not _COMPETITOR.search(sentence)
     )
 
 
 def commitments_in(note_id: str, noted_on: date, body: str) -> list[Commitment]:
     """The commitments of one note, in the note's order."""
     return [
-        Commitment(note_id=note_id, noted_on=noted_on, text=s, due=due_date(s, noted_on))
+        Commitment(
+            note_id=note_id,
+            noted_on=noted_on,
+            text=s,
+            due=due_date(s, noted_on),
+            internal=is_internal(s),
+        )
         for s in sentences(body)
         if is_commitment(s)
     ]
