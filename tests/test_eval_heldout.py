@@ -205,7 +205,9 @@ def mini_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     rt.close()
 
 
-def _scored(rt: Runtime, expect: dict[str, Any], answer: str, tools: list[str]) -> Scorer:
+def _scored(
+    rt: Runtime, expect: dict[str, Any], answer: str, tools: list[str], cites: bool = True
+) -> Scorer:
     from crmassist.access.directory import principal_for
     from crmassist.agent.assistant import CitationOut, Reply, ToolCallOut
 
@@ -214,7 +216,8 @@ def _scored(rt: Runtime, expect: dict[str, Any], answer: str, tools: list[str]) 
     reply = Reply(
         conversation_id="c",
         answer=answer,
-        citations=[CitationOut(source_type="kb", record_id="KB-T1", title="t", snippet="s")],
+        citations=[CitationOut(source_type="kb", record_id="KB-T1", title="t", snippet="s")]
+        * cites,
         tool_calls=[ToolCallOut(name=t, arguments={}, status="ok", duration_ms=1) for t in tools],
         focus={},
     )
@@ -246,6 +249,11 @@ def test_the_scorer_checks_meaning_not_wording(mini_rt: Runtime) -> None:
     assert _scored(mini_rt, {"tool": "none"}, "Hi", ["search_knowledge"]).failures
     # Asking back means no records: this reply cites one, so it did not ask back.
     assert _scored(mini_rt, {"clarify": True}, "Acme or Harbor Lights?", []).failures
+    # A question back names the candidates; a refusal quoting an example question is none.
+    asking = {"clarify": True, "facts": ["Acme"]}
+    assert not _scored(mini_rt, asking, "Acme or Harbor Lights?", ["find_customer"], False).failures
+    refusal = 'I did not understand. Try "what happened with Acme last week?"'
+    assert _scored(mini_rt, asking, refusal, [], cites=False).failures
     invalid = _scored(mini_rt, {"pipeline": {"group_by": "planet"}}, "x", [])
     assert "invalid" in invalid.failures[0]
 

@@ -119,7 +119,8 @@ class Scorer:
         up names is fine)."""
         fetched = [c.name for c in self.reply.tool_calls if c.name != "find_customer"]
         offered = getattr(self.reply, "choices", None)  # replies gain choices with ask-back
-        asked = bool(offered) or "?" in self.reply.answer or "？" in self.reply.answer
+        own_words = _QUOTED.sub(" ", self.reply.answer)  # not the examples it quotes
+        asked = bool(offered) or "?" in own_words or "？" in own_words
         ok = asked and not fetched and not self.reply.citations
         self.scores["correctness"] = 1.0 if ok else 0.0
         if not ok:
@@ -235,6 +236,9 @@ class Scorer:
         return True
 
 
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|『[^』]*』')
+
+
 def _states(answer: str, expected: float | list[float]) -> bool:
     options = expected if isinstance(expected, list) else [expected]
     return any(metrics.has_number(answer, float(option)) for option in options)
@@ -265,7 +269,7 @@ def _by_stage(
     grouped = query.model_copy(update={"group_by": GroupBy.STAGE, "limit": 200})
     totals: dict[str, float] = defaultdict(float)
     for row in run_pipeline(session, principal, grouped, today).rows:
-        totals[str(row[1]) if len(row) == 3 else ""] += float(row[-1])
+        totals[str(row[1]) if len(row) >= 3 else ""] += float(row[-1])
     return dict(totals)
 
 
