@@ -148,9 +148,7 @@ class E5Encoder:
     def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Many texts as queries ("query: " prefix) in one batch: symmetric tasks such as
         classifying a request against exemplars embed both sides this way."""
-        return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(
-            len(texts), -1
-        )
+        return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
 def build_encoder(model_name: str, batch_size: int = 64) -> Encoder:
