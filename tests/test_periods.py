@@ -87,3 +87,46 @@ def test_last_day_and_due_by() -> None:
     assert due_by("next week", TODAY) == date(2026, 11, 29)
     assert due_by("2026-12-01", TODAY) == date(2026, 12, 1)
     assert due_by("whenever", TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("won deals closed in Q3 2017", date(2017, 7, 1), date(2017, 10, 1)),
+        ("lost in the second quarter of 2017", date(2017, 4, 1), date(2017, 7, 1)),
+        ("lost in 2q 2017", date(2017, 4, 1), date(2017, 7, 1)),
+        ("q3 17", date(2017, 7, 1), date(2017, 10, 1)),
+        ("2017 Q4", date(2017, 10, 1), date(2018, 1, 1)),
+        ("H1 2017", date(2017, 1, 1), date(2017, 7, 1)),
+        ("the second half of 2016", date(2016, 7, 1), date(2017, 1, 1)),
+        ("Dec 2017", date(2017, 12, 1), date(2018, 1, 1)),
+        ("September 2017", date(2017, 9, 1), date(2017, 10, 1)),
+        ("sept '16", date(2016, 9, 1), date(2016, 10, 1)),
+        ("2017-03", date(2017, 3, 1), date(2017, 4, 1)),
+        ("December", date(2026, 12, 1), date(2027, 1, 1)),
+        ("closed in may", date(2026, 5, 1), date(2026, 6, 1)),
+        ("won in 2017", date(2017, 1, 1), date(2018, 1, 1)),
+        ("2017年第四季度", date(2017, 10, 1), date(2018, 1, 1)),
+        ("去年第四季度", date(2025, 10, 1), date(2026, 1, 1)),
+        ("去年12月", date(2025, 12, 1), date(2026, 1, 1)),
+        ("2017年3月", date(2017, 3, 1), date(2017, 4, 1)),
+        ("2017年上半年", date(2017, 1, 1), date(2017, 7, 1)),
+        ("12月的赢单", date(2026, 12, 1), date(2027, 1, 1)),
+        ("2017年", date(2017, 1, 1), date(2018, 1, 1)),
+        ("year to date", date(2026, 1, 1), date(2026, 11, 21)),
+        ("今年以来", date(2026, 1, 1), date(2026, 11, 21)),
+        ("last 90 days", date(2026, 8, 23), date(2026, 11, 21)),
+        ("won deals last qtr", date(2026, 7, 1), date(2026, 10, 1)),
+    ],
+)
+def test_named_periods(text: str, start: date, end: date) -> None:
+    period = parse_period(text, TODAY)
+    assert period is not None, text
+    assert (period.start, period.end) == (start, end)
+    assert parse_period(period.label, TODAY) == period  # a label reads back as the same period
+
+
+@pytest.mark.parametrize("text", ["may I see the deals?", "12月5日", "over 2017-03-05 notes"])
+def test_words_that_are_no_named_period(text: str) -> None:
+    period = parse_period(text, TODAY)
+    assert period is None or (period.end - period.start).days <= 1

@@ -11,7 +11,6 @@ from crmassist.agent.planner.understanding import (
     find_mention,
     log_arguments,
     named_phrases,
-    pipeline_arguments,
     task_arguments,
 )
 from crmassist.domain.enums import Channel
@@ -91,29 +90,6 @@ def test_one_shared_word_is_no_mention_when_the_text_names_someone_else() -> Non
     assert find_mention("prepare me for my meeting with Portland City Offices", lexicon) is None
     mention = find_mention("prep me for my call with Maria about Acme", LEXICON)
     assert mention is not None and mention.name == "Acme Corporation"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "which deals over 50k in negotiation slipped this quarter?",
-            {"stages": ["negotiation"], "min_amount": "50000", "slipped": True,
-             "close_period": "this quarter"},
-        ),
-        ("pipeline by stage", {"group_by": "stage"}),
-        ("weighted forecast by owner", {"group_by": "owner", "metric": "weighted_sum"}),
-        ("how many deals did we win last quarter", {"stages": ["closed_won"],
-         "close_period": "last quarter", "metric": "count"}),
-        ("total value of my open deals under $20,000", {"open_only": True, "max_amount": "20000",
-         "metric": "sum", "owner_ids": ["U001"]}),
-        ("本季度谈判阶段超过5万的商机", {"stages": ["negotiation"], "min_amount": "50000",
-         "close_period": "本季度"}),
-        ("top 5 deals in China", {"regions": ["China"], "limit": 5, "sort": "amount_desc"}),
-    ],
-)  # fmt: skip
-def test_pipeline_arguments(text: str, expected: dict[str, object]) -> None:
-    assert pipeline_arguments(text, ["China", "EMEA"], "U001") == expected
 
 
 def test_log_arguments() -> None:

@@ -37,9 +37,10 @@ from crmassist.agent.drafting import Templates
 from crmassist.agent.guard import PrivacyGuard, ToolAudit, final_text, tool_error_message
 from crmassist.agent.models import offline_planner, remote_model
 from crmassist.agent.planner.model import context_message
+from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.tools import build_tools
 from crmassist.domain.clock import Clock
-from crmassist.domain.models import Account, Contact
+from crmassist.domain.models import Account, Contact, Opportunity, Team, User
 from crmassist.privacy import TOKEN_PATTERN, Redactor
 from crmassist.privacy.disclosure import Disclosure, reveal
 from crmassist.privacy.entities import EntityType
@@ -175,6 +176,7 @@ class Assistant:
             steps=self.settings.agent_max_steps
         )
         turn = ctx.turn
+        ctx.focus.remember_pipeline(turn.calls)
         focus = self._stored_focus(ctx.focus)
         self.conversations.append_turn(
             conversation.id, question, answer, turn.calls, turn.citations, focus
@@ -246,7 +248,36 @@ class Assistant:
         vault = guard.redactor.vault
         if not guard.allow_raw:
             contacts = vault.tokens_for([(EntityType.PERSON, n) for n in contacts])
-        return offline_planner(self.settings, [*accounts, *contacts], regions)
+        vocabulary = self._pipeline_vocabulary(principal, accounts, regions, guard)
+        return offline_planner(self.settings, [*accounts, *contacts], vocabulary)
+
+    def _pipeline_vocabulary(
+        self, principal: Principal, accounts: list[str], regions: list[str], guard: PrivacyGuard
+    ) -> Vocabulary:
+        """Names pipeline questions filter on, in the asker's scope; people as pseudonyms."""
+        with self.sessions() as session:
+            scope = account_scope(principal)
+            industries = session.scalars(
+                sa.select(Account.industry).where(scope, Account.industry.is_not(None)).distinct()
+            ).all()
+            products = session.scalars(
+                sa.select(Opportunity.product)
+                .join(Account, Opportunity.account_id == Account.id)
+                .where(scope, Opportunity.product.is_not(None))
+                .distinct()
+            ).all()
+            owners = list(session.scalars(sa.select(User.name)).all())
+            teams = session.scalars(sa.select(Team.name)).all()
+        if not guard.allow_raw:
+            owners = guard.redactor.vault.tokens_for([(EntityType.PERSON, n) for n in owners])
+        return Vocabulary(
+            regions=regions,
+            industries=sorted(i for i in industries if i),
+            products=sorted(p for p in products if p),
+            owners=owners,
+            teams=list(teams),
+            accounts=accounts,
+        )
 
     def _names_in_scope(self, principal: Principal) -> tuple[list[str], list[str], list[str]]:
         with self.sessions() as session:

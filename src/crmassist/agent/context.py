@@ -6,6 +6,7 @@ principal and the runtime's services, and every tool checks the principal itself
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -32,9 +33,18 @@ class Focus:
     account_name: str | None = None
     contact_id: str | None = None
     contact_name: str | None = None
+    pipeline: str | None = None
+    """The last pipeline question's arguments (JSON, as the model wrote them, so names are
+    pseudonyms): "only the ones over 100k" and "只看谈判阶段" refine it."""
 
     def as_dict(self) -> dict[str, str | None]:
         return dict(self.__dict__)
+
+    def remember_pipeline(self, calls: list[ToolCallView]) -> None:
+        for call in reversed(calls):
+            if call.name == "pipeline_query" and call.status == "success":
+                self.pipeline = json.dumps(call.arguments, ensure_ascii=False, sort_keys=True)
+                return
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from langchain_core.language_models import BaseChatModel
 
 from crmassist.agent.planner.compose import Phrases
 from crmassist.agent.planner.model import OfflinePlanner, Planner
+from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.planner.understanding import IntentModel
 from crmassist.errors import CrmassistError
 from crmassist.settings import Settings
@@ -15,11 +16,13 @@ class ModelNotConfigured(CrmassistError):
     pass
 
 
-def offline_planner(settings: Settings, lexicon: list[str], regions: list[str]) -> OfflinePlanner:
+def offline_planner(
+    settings: Settings, lexicon: list[str], vocabulary: Vocabulary
+) -> OfflinePlanner:
     """The deterministic planner; `lexicon` holds the customer and contact names the asker
-    may see (contacts as pseudonyms), `regions` the account regions, for argument reading."""
+    may see (contacts as pseudonyms), `vocabulary` the names pipeline questions filter on."""
     planner = Planner(
-        IntentModel.load(settings.prompts_dir), Phrases(settings.prompts_dir), lexicon, regions
+        IntentModel.load(settings.prompts_dir), Phrases(settings.prompts_dir), lexicon, vocabulary
     )
     return OfflinePlanner(planner=planner)
 

@@ -414,23 +414,34 @@ class DraftFollowUp(CrmTool):
 
 class PipelineArgs(pipeline.PipelineQuery):
     close_period: str | None = Field(
-        None, description='Close-date window in words: "this quarter", "next month", "Q1 2027".'
+        None,
+        description='Close-date window in words: "this quarter", "Q3 2017", "去年12月".',
+    )
+    created_period: str | None = Field(
+        None, description='Created-date window in words: "2017", "H1 2017", "上个月".'
     )
 
 
 class PipelineQueryTool(CrmTool):
     name: str = "pipeline_query"
     description: str = (
-        "Answer pipeline questions over opportunities: filter by stage, owner, team, region, "
-        "amount, close date, probability; group and count/sum/weighted sum/average."
+        "Answer pipeline questions over opportunities: filter by stage, owner (name, or mine: "
+        "me/my_team), team, region, industry, product, account, amount, close and created "
+        "dates, probability; group by stage/owner/team/region/industry/account/product/month/"
+        "quarter; measure count, sum, average, median, min, max, weighted_sum (open deals), "
+        "win_rate, win_rate_value, sales_cycle. Results lead with `totals` over all matches."
     )
     args_schema: type[BaseModel] = PipelineArgs
 
     def execute(self, **arguments: Any) -> str:
         args = PipelineArgs(**arguments)
-        query = pipeline.PipelineQuery(**args.model_dump(exclude={"close_period"}))
+        query = pipeline.PipelineQuery(
+            **args.model_dump(exclude={"close_period", "created_period"})
+        )
         if args.close_period:
             query = pipeline.within_close_period(query, args.close_period, self.ctx.today)
+        if args.created_period:
+            query = pipeline.within_created_period(query, args.created_period, self.ctx.today)
         with self.ctx.sessions() as session:
             result = pipeline.run_pipeline(session, self.ctx.principal, query, self.ctx.today)
         if result.chart is not None:

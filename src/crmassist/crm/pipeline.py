@@ -25,6 +25,7 @@ from crmassist.domain.periods import parse_period
 from crmassist.errors import CrmassistError
 
 OPEN_STAGES = [s for s in Stage if s.is_open]
+CLOSED_STAGES = [Stage.CLOSED_WON, Stage.CLOSED_LOST]
 
 
 class GroupBy(StrEnum):
@@ -34,15 +35,37 @@ class GroupBy(StrEnum):
     REGION = "region"
     INDUSTRY = "industry"
     ACCOUNT = "account"
+    PRODUCT = "product"
     CLOSE_MONTH = "close_month"
     CLOSE_QUARTER = "close_quarter"
 
 
 class Metric(StrEnum):
+    """What is measured over the matching deals (amounts per currency, never mixed)."""
+
     COUNT = "count"
     SUM = "sum"
-    WEIGHTED_SUM = "weighted_sum"
     AVERAGE = "average"
+    MEDIAN = "median"
+    MIN = "min"
+    MAX = "max"
+    WEIGHTED_SUM = "weighted_sum"
+    """Forecast: amount × probability over open deals only."""
+    WIN_RATE = "win_rate"
+    """Won ÷ (won + lost), by count, in percent; only closed deals count."""
+    WIN_RATE_VALUE = "win_rate_value"
+    """Won ÷ (won + lost), by amount, in percent."""
+    SALES_CYCLE = "sales_cycle"
+    """Average days from created to close date, over closed deals that have both dates."""
+
+    @property
+    def per_currency(self) -> bool:
+        return self not in (Metric.COUNT, Metric.WIN_RATE, Metric.SALES_CYCLE)
+
+
+class OwnerScope(StrEnum):
+    ME = "me"
+    MY_TEAM = "my_team"
 
 
 class SortBy(StrEnum):
@@ -50,23 +73,38 @@ class SortBy(StrEnum):
     VALUE_ASC = "value_asc"
     AMOUNT_DESC = "amount_desc"
     CLOSE_DATE_ASC = "close_date_asc"
+    GROUP_ASC = "group_asc"
+    """Groups in label order: months and quarters chronologically."""
 
 
 class PipelineQuery(BaseModel):
-    """Filters, optional grouping and one metric over opportunities."""
+    """Filters, optional grouping and one metric over opportunities.
+
+    Name filters (owners, teams, regions, industries, products, accounts) ignore case.
+    Metrics imply stages: a weighted forecast looks at open deals only, win rates and the
+    sales cycle at closed ones; a stage filter narrows them further.
+    """
 
     stages: list[Stage] = Field(default_factory=list, description="Only these stages.")
     open_only: bool = Field(False, description="Only deals not yet closed won or lost.")
     slipped: bool = Field(False, description="Only open deals whose close date has already passed.")
     owner_ids: list[str] = Field(default_factory=list, description="Deal owners (user ids).")
+    owner_names: list[str] = Field(default_factory=list, description="Deal owners by name.")
+    mine: OwnerScope | None = Field(None, description="The asker's own deals, or their team's.")
     team_ids: list[str] = Field(default_factory=list, description="Owners' teams.")
+    team_names: list[str] = Field(default_factory=list, description="Owners' teams by name.")
     regions: list[str] = Field(default_factory=list, description="Account regions.")
+    industries: list[str] = Field(default_factory=list, description="Account industries.")
+    products: list[str] = Field(default_factory=list, description="Deal products.")
     account_ids: list[str] = Field(default_factory=list)
+    account_names: list[str] = Field(default_factory=list, description="Accounts by name.")
     min_amount: Decimal | None = Field(None, ge=0)
     max_amount: Decimal | None = Field(None, ge=0)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     close_from: date | None = Field(None, description="Close date on or after.")
     close_to: date | None = Field(None, description="Close date on or before.")
+    created_from: date | None = Field(None, description="Created on or after.")
+    created_to: date | None = Field(None, description="Created on or before.")
     min_probability: int | None = Field(None, ge=0, le=100)
     max_probability: int | None = Field(None, ge=0, le=100)
     group_by: GroupBy | None = None
@@ -81,6 +119,8 @@ class PipelineQuery(BaseModel):
             raise ValueError("min_amount is above max_amount")
         if self.close_from and self.close_to and self.close_from > self.close_to:
             raise ValueError("close_from is after close_to")
+        if self.created_from and self.created_to and self.created_from > self.created_to:
+            raise ValueError("created_from is after created_to")
         return self
 
 
@@ -96,10 +136,28 @@ class ChartSpec(BaseModel):
     """One series per currency (or "deals" for counts), aligned with `labels`."""
 
 
+class Total(BaseModel):
+    """The metric over every matching deal (one per currency where amounts are measured)."""
+
+    currency: str | None
+    value: float | None
+    deals: int
+    won: float | None = None
+    """Win rates: won deals (count or amount) ..."""
+    closed: float | None = None
+    """... of closed ones."""
+
+
 class PipelineResult(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     deal_count: int
+    metric: Metric = Metric.COUNT
+    totals: list[Total] = Field(default_factory=list)
+    group_count: int | None = None
+    """Grouped results: how many groups there are in all (rows hold at most `limit`)."""
+    query: dict[str, Any] = Field(default_factory=dict)
+    """The query as run (periods resolved to dates), without its defaults."""
     chart: ChartSpec | None = None
     description: str
 
@@ -116,63 +174,179 @@ def within_close_period(query: PipelineQuery, phrase: str, today: date) -> Pipel
     return query.model_copy(update={"close_from": period.start, "close_to": close_to})
 
 
+def within_created_period(query: PipelineQuery, phrase: str, today: date) -> PipelineQuery:
+    """The query limited to deals created in a period named in words ("in 2017")."""
+    period = parse_period(phrase, today)
+    if period is None:
+        raise CrmassistError(f"cannot read the period {phrase!r}")
+    return query.model_copy(update={"created_from": period.start, "created_to": period.last_day})
+
+
 def run_pipeline(
     session: Session, principal: Principal, query: PipelineQuery, today: date
 ) -> PipelineResult:
     if not may_see(principal, Section.DEALS):
         raise AccessDenied("your role may not see opportunities")
     where = _conditions(principal, query, today)
-    joined = sa.select(Opportunity).join(Account, Opportunity.account_id == Account.id)
-    joined = joined.outerjoin(User, Opportunity.owner_id == User.id)
-    deal_count = session.scalar(
-        sa.select(sa.func.count()).select_from(joined.where(*where).subquery())
+    deal_count = session.scalar(_joined(sa.func.count(Opportunity.id)).where(*where)) or 0
+    dialect = session.get_bind().dialect.name
+    totals = _totals(session, query.metric, where, dialect)
+    result = (
+        _list_deals(session, query, where, deal_count)
+        if query.group_by is None
+        else _grouped(session, query, where, deal_count, dialect)
     )
-    if query.group_by is None:
-        return _list_deals(session, query, where, deal_count or 0)
-    return _grouped(session, query, where, deal_count or 0)
+    ran = query.model_dump(mode="json", exclude_defaults=True)
+    return result.model_copy(update={"metric": query.metric, "totals": totals, "query": ran})
+
+
+def _joined(*columns: Any) -> sa.Select[Any]:
+    """Deals with their account and owner: the columns every filter and group reads."""
+    return (
+        sa.select(*columns)
+        .select_from(Opportunity)
+        .join(Account, Opportunity.account_id == Account.id)
+        .outerjoin(User, Opportunity.owner_id == User.id)
+    )
+
+
+def _stages(q: PipelineQuery) -> set[Stage]:
+    stages = set(q.stages or Stage)
+    if q.open_only or q.slipped or q.metric is Metric.WEIGHTED_SUM:
+        stages &= set(OPEN_STAGES)
+    if q.metric in (Metric.WIN_RATE, Metric.WIN_RATE_VALUE, Metric.SALES_CYCLE):
+        stages &= set(CLOSED_STAGES)
+    return stages
 
 
 def _conditions(principal: Principal, q: PipelineQuery, today: date) -> list[Any]:
-    where: list[Any] = [account_scope(principal)]
-    stages = set(q.stages or Stage)
-    if q.open_only or q.slipped:
-        stages &= set(OPEN_STAGES)
-    where.append(Opportunity.stage.in_(sorted(stages)))
+    where: list[Any] = [account_scope(principal), Opportunity.stage.in_(sorted(_stages(q)))]
     if q.slipped:
         where.append(Opportunity.close_date < today)
-    lists: tuple[tuple[list[str], Any], ...] = (
+    if q.mine is OwnerScope.ME:
+        where.append(Opportunity.owner_id == principal.user_id)
+    elif q.mine is OwnerScope.MY_TEAM:
+        where.append(User.team_id == principal.team_id)
+    team_name = sa.select(Team.name).where(Team.id == User.team_id).scalar_subquery()
+    exact: tuple[tuple[list[str], Any], ...] = (
         (q.owner_ids, Opportunity.owner_id),
         (q.team_ids, User.team_id),
-        (q.regions, Account.region),
         (q.account_ids, Opportunity.account_id),
     )
-    for values, column in lists:
-        if values:
-            where.append(column.in_(values))
+    where += [column.in_(values) for values, column in exact if values]
+    named: tuple[tuple[list[str], Any], ...] = (
+        (q.owner_names, User.name),
+        (q.team_names, team_name),
+        (q.regions, Account.region),
+        (q.industries, Account.industry),
+        (q.products, Opportunity.product),
+        (q.account_names, Account.name),
+    )
+    where += [
+        sa.func.lower(column).in_([v.lower() for v in values]) for values, column in named if values
+    ]
     bounds: tuple[tuple[Any, Any, str], ...] = (
         (q.min_amount, Opportunity.amount, "ge"),
         (q.max_amount, Opportunity.amount, "le"),
         (q.close_from, Opportunity.close_date, "ge"),
         (q.close_to, Opportunity.close_date, "le"),
+        (q.created_from, Opportunity.created_date, "ge"),
+        (q.created_to, Opportunity.created_date, "le"),
         (q.min_probability, Opportunity.probability, "ge"),
         (q.max_probability, Opportunity.probability, "le"),
     )
     for value, column, op in bounds:
         if value is not None:
             where.append(column >= value if op == "ge" else column <= value)
+    if q.metric is Metric.SALES_CYCLE:
+        where += [Opportunity.created_date.is_not(None), Opportunity.close_date.is_not(None)]
     if q.currency:
         where.append(Opportunity.currency == q.currency)
     return where
 
 
-def _metric_expression(metric: Metric) -> sa.ColumnElement[Any]:
-    if metric is Metric.COUNT:
-        return sa.func.count(Opportunity.id)
-    if metric is Metric.SUM:
-        return sa.func.sum(Opportunity.amount)
-    if metric is Metric.AVERAGE:
-        return sa.func.avg(Opportunity.amount)
-    return sa.func.sum(Opportunity.amount * Opportunity.probability / 100)
+def _won(value: Any) -> sa.ColumnElement[Any]:
+    return sa.case((Opportunity.stage == Stage.CLOSED_WON, value), else_=0)
+
+
+def _cycle_days(dialect: str) -> sa.ColumnElement[Any]:
+    if dialect == "postgresql":
+        return Opportunity.close_date - Opportunity.created_date
+    return sa.func.julianday(Opportunity.close_date) - sa.func.julianday(Opportunity.created_date)
+
+
+def _metric_expression(metric: Metric, dialect: str) -> sa.ColumnElement[Any]:
+    """The metric as one SQL aggregate (the median on SQLite is computed apart)."""
+    amount = Opportunity.amount
+    expressions: dict[Metric, Any] = {
+        Metric.COUNT: lambda: sa.func.count(Opportunity.id),
+        Metric.SUM: lambda: sa.func.sum(amount),
+        Metric.AVERAGE: lambda: sa.func.avg(amount),
+        Metric.MIN: lambda: sa.func.min(amount),
+        Metric.MAX: lambda: sa.func.max(amount),
+        Metric.MEDIAN: lambda: sa.func.percentile_cont(0.5).within_group(amount),
+        Metric.WEIGHTED_SUM: lambda: sa.func.sum(amount * Opportunity.probability / 100),
+        Metric.WIN_RATE: lambda: 100.0 * sa.func.sum(_won(1)) / sa.func.count(Opportunity.id),
+        Metric.WIN_RATE_VALUE: lambda: 100.0 * sa.func.sum(_won(amount)) / sa.func.sum(amount),
+        Metric.SALES_CYCLE: lambda: sa.func.avg(_cycle_days(dialect)),
+    }
+    return expressions[metric]()
+
+
+def _measured(metric: Metric, keys: list[Any], where: list[Any], dialect: str) -> sa.Select[Any]:
+    """SELECT keys..., deals, value GROUP BY keys. A median on SQLite comes from ranks:
+    the middle row (or the mean of the two middle rows) of each group, ordered by amount."""
+    if metric is not Metric.MEDIAN or dialect == "postgresql":
+        value = _metric_expression(metric, dialect)
+        plain = _joined(*keys, sa.func.count(Opportunity.id), value).where(*where)
+        return plain.group_by(*keys) if keys else plain
+    labelled = [k.label(f"k{n}") for n, k in enumerate(keys)]
+    ranked = (
+        _joined(
+            *labelled,
+            Opportunity.amount.label("amount"),
+            sa.func.row_number()
+            .over(partition_by=keys or None, order_by=Opportunity.amount)
+            .label("rank"),
+            sa.func.count().over(partition_by=keys or None).label("n"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    outer_keys = [ranked.c[f"k{n}"] for n in range(len(keys))]
+    middle = ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    stmt: sa.Select[Any] = sa.select(
+        *outer_keys, sa.func.max(ranked.c.n), sa.func.avg(ranked.c.amount)
+    ).where(middle)
+    return stmt.group_by(*outer_keys) if outer_keys else stmt
+
+
+def _totals(session: Session, metric: Metric, where: list[Any], dialect: str) -> list[Total]:
+    keys = [Opportunity.currency] if metric.per_currency else []
+    stmt = _measured(metric, keys, where, dialect)
+    totals = []
+    for row in session.execute(stmt):
+        currency = row[0] if keys else None
+        deals, value = row[-2], row[-1]
+        if not deals:
+            continue
+        totals.append(Total(currency=currency, value=_number(value), deals=deals))
+    if metric in (Metric.WIN_RATE, Metric.WIN_RATE_VALUE):
+        totals = [_with_won(session, metric, where, t) for t in totals]
+    return sorted(totals, key=lambda t: -(t.value or 0))
+
+
+def _with_won(session: Session, metric: Metric, where: list[Any], total: Total) -> Total:
+    counted = Opportunity.amount if metric is Metric.WIN_RATE_VALUE else sa.literal(1)
+    currency = [Opportunity.currency == total.currency] if total.currency else []
+    won, closed = session.execute(
+        _joined(sa.func.sum(_won(counted)), sa.func.sum(counted)).where(*where, *currency)
+    ).one()
+    return total.model_copy(update={"won": _number(won), "closed": _number(closed)})
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
 
 
 def _group_column(group_by: GroupBy, dialect: str) -> Any:
@@ -189,8 +363,9 @@ def _group_column(group_by: GroupBy, dialect: str) -> Any:
         return sa.func.coalesce(Account.industry, "unknown")
     if group_by is GroupBy.ACCOUNT:
         return Account.name
-    fmt = "%Y-%m" if group_by is GroupBy.CLOSE_MONTH else None
-    if fmt:
+    if group_by is GroupBy.PRODUCT:
+        return sa.func.coalesce(Opportunity.product, "unknown")
+    if group_by is GroupBy.CLOSE_MONTH:
         return _format_month(dialect)
     return _quarter_label(dialect)
 
@@ -210,32 +385,40 @@ def _quarter_label(dialect: str) -> sa.ColumnElement[Any]:
 
 
 def _grouped(
-    session: Session, q: PipelineQuery, where: list[Any], deal_count: int
+    session: Session, q: PipelineQuery, where: list[Any], deal_count: int, dialect: str
 ) -> PipelineResult:
-    dialect = session.get_bind().dialect.name
-    key = _group_column(q.group_by, dialect).label("group")  # type: ignore[arg-type]
-    value = _metric_expression(q.metric).label("value")
-    currency_matters = q.metric is not Metric.COUNT
-    columns: list[Any] = [key, Opportunity.currency, value] if currency_matters else [key, value]
-    stmt = (
-        sa.select(*columns)
-        .select_from(Opportunity)
-        .join(Account, Opportunity.account_id == Account.id)
-        .outerjoin(User, Opportunity.owner_id == User.id)
-        .where(*where)
-        .group_by(*columns[:-1])
-        .order_by(value.desc() if q.sort is not SortBy.VALUE_ASC else value.asc(), key)
-        .limit(q.limit)
-    )
-    rows = [[_plain(v) for v in row] for row in session.execute(stmt)]
-    header = [q.group_by.value, *(["currency"] if currency_matters else []), q.metric.value]  # type: ignore[union-attr]
+    """One row per group (and currency where amounts are measured): deals, then the value.
+    Sorted in SQL and cut at `limit`; `group_count` says how many there are in all."""
+    assert q.group_by is not None
+    keys = [_group_column(q.group_by, dialect)]
+    if q.metric.per_currency:
+        keys.append(Opportunity.currency)
+    measured = _measured(q.metric, keys, where, dialect).subquery()
+    group, value = measured.c[0], measured.c[len(measured.c) - 1]
+    order = {
+        SortBy.VALUE_ASC: [value.asc(), group],
+        SortBy.GROUP_ASC: [group, value.desc()],
+    }.get(q.sort, [sa.nulls_last(value.desc()), group])
+    stmt = sa.select(measured).order_by(*order).limit(q.limit)
+    rows = [_group_row(q.metric, list(row)) for row in session.execute(stmt)]
+    group_count = session.scalar(sa.select(sa.func.count()).select_from(measured)) or 0
+    header = [q.group_by.value, *(["currency"] if q.metric.per_currency else [])]
+    header += [] if q.metric is Metric.COUNT else ["deals"]
     return PipelineResult(
-        columns=header,
+        columns=[*header, q.metric.value],
         rows=rows,
         deal_count=deal_count,
-        chart=_chart(q, rows, currency_matters),
+        group_count=group_count,
+        chart=_chart(q, rows, q.metric.per_currency),
         description=describe(q),
     )
+
+
+def _group_row(metric: Metric, row: list[Any]) -> list[Any]:
+    """[group, currency?, deals, value]; a count's deals are its value, shown once."""
+    cells = [_plain(v) for v in row]
+    cells[-1] = _number(row[-1]) if metric is not Metric.COUNT else row[-1]
+    return cells[:-2] + cells[-1:] if metric is Metric.COUNT else cells
 
 
 def _list_deals(
@@ -246,7 +429,7 @@ def _list_deals(
         SortBy.VALUE_ASC: Opportunity.amount.asc(),
     }.get(q.sort, Opportunity.amount.desc())
     stmt = (
-        sa.select(
+        _joined(
             Opportunity.id,
             Opportunity.name,
             Account.name,
@@ -257,8 +440,6 @@ def _list_deals(
             Opportunity.probability,
             sa.func.coalesce(User.name, "unassigned"),
         )
-        .join(Account, Opportunity.account_id == Account.id)
-        .outerjoin(User, Opportunity.owner_id == User.id)
         .where(*where)
         .order_by(order, Opportunity.id)
         .limit(q.limit)
@@ -293,7 +474,8 @@ def _chart(q: PipelineQuery, rows: list[list[Any]], by_currency: bool) -> ChartS
             labels.append(label)
     for row in rows:
         name = str(row[1]) if by_currency else "deals"
-        series.setdefault(name, [0.0] * len(labels))[labels.index(str(row[0]))] = float(row[-1])
+        value = float(row[-1]) if row[-1] is not None else 0.0
+        series.setdefault(name, [0.0] * len(labels))[labels.index(str(row[0]))] = value
     return ChartSpec(
         title=describe(q),
         x_label=q.group_by.value.replace("_", " "),  # type: ignore[union-attr]

@@ -133,6 +133,8 @@ class Opportunity(Base):
     close_date: Mapped[date | None] = mapped_column(index=True)
     probability: Mapped[int]
     owner_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    product: Mapped[str | None] = mapped_column(sa.String(200))
+    created_date: Mapped[date | None]
 
 
 class Order(Base):

@@ -89,7 +89,8 @@ _PERIODS_ZH = (
     (r"明年", "year", 1),
 )
 _CALENDAR_EN = re.compile(
-    r"\b(this|current|last|previous|next)\s+(week|month|quarter|year)\b", re.IGNORECASE
+    r"\b(this|current|last|previous|next)\s+(week|month|quarter|year|qtr|yr|mo|wk)\b",
+    re.IGNORECASE,
 )
 _RECENT_EN = re.compile(
     r"\b(?:last|past|previous)\s+(\d+|a|one|two|three)\s+(day|week|month)s?\b", re.IGNORECASE
@@ -115,24 +116,153 @@ def _number(token: str) -> int:
 
 
 def parse_period(text: str, today: date) -> Period | None:
-    """The first period named in `text`, or None. "last week" is the calendar week before."""
+    """The first period named in `text`, or None. "last week" is the calendar week before.
+
+    Named periods come first ("Q3 2017", "the second quarter of 2017", "H1 2017", "Dec
+    2017", "去年12月", "2017年第四季度", "year to date"), then relative ones ("this quarter",
+    "上个月", "last 90 days"), then bare names, taken in the current year ("Q3",
+    "December", "第三季度"), then a bare year ("in 2017") and day words.
+    """
+    for finder in (_explicit_period, _relative_period, _bare_period):
+        if (found := finder(text, today)) is not None:
+            return found
+    if (day_word := _day_word_match(text)) is not None:
+        word, offset = day_word
+        day = today + timedelta(days=offset)
+        return Period(day, day + timedelta(days=1), word)
+    return None
+
+
+def _relative_period(text: str, today: date) -> Period | None:
     if m := _CALENDAR_EN.search(text):
         offset = _OFFSETS_EN[m.group(1).lower()]
-        return Period(*_CALENDAR[m.group(2).lower()](today, offset), m.group(0))
+        unit = _UNIT_ALIASES.get(m.group(2).lower(), m.group(2).lower())
+        return Period(*_CALENDAR[unit](today, offset), m.group(0))
     for pattern, unit, offset in _PERIODS_ZH:
         if m := re.search(pattern, text):
             return Period(*_CALENDAR[unit](today, offset), m.group(0))
     if m := _RECENT_EN.search(text) or _RECENT_ZH.search(text):
         return _recent(today, _number(m.group(1)), m.group(2).lower(), m.group(0))
+    return None
+
+
+def _bare_period(text: str, today: date) -> Period | None:
     if m := _QUARTER_EN.search(text):
         return _named_quarter(today, int(m.group(1)), m.group(2), m.group(0))
     if m := _QUARTER_ZH.search(text):
         return _named_quarter(today, _number(m.group(2)), m.group(1), m.group(0))
-    if (found := _day_word_match(text)) is not None:
-        word, offset = found
-        day = today + timedelta(days=offset)
-        return Period(day, day + timedelta(days=1), word)
+    if m := _ORDINAL_QUARTER.search(text):
+        return _named_quarter(today, _ordinal(m.group(1)), m.group(2), m.group(0))
+    if m := _MONTH_BARE_EN.search(text):
+        month = _month_number(m.group(1) or m.group(2))
+        return Period(*_month(date(today.year, month, 1), 0), m.group(0))
+    if m := _MONTH_BARE_ZH.search(text):
+        return Period(*_month(date(today.year, int(m.group(1)), 1), 0), m.group(0))
+    if m := _HALF_BARE_ZH.search(text):
+        return _half(today.year, 1 if m.group(1) == "上" else 2, m.group(0))
+    if m := _YEAR.search(text):
+        return Period(*_year(date(int(m.group(1)), 1, 1), 0), m.group(0))
     return None
+
+
+# --- named periods: quarters, halves and months of a given year ---------------------------------
+
+_MONTH_NAMES = "|".join(rf"{m[:3]}(?:{m[3:]})?" for m in MONTHS_EN).replace("sep(", "sept?(")
+_YEAR_NUMBER = r"((?:19|20)\d{2})"
+_YEAR_SHORT = r"(?:((?:19|20)\d{2})|'(\d{2}))"
+_YEAR_SHORT_Q = r"(?:((?:19|20)\d{2})|'?(\d{2}))"  # "q3 17": after a quarter, 17 is a year
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
+             "fourth": 4, "4th": 4}  # fmt: skip
+_ORDINAL = r"(first|1st|second|2nd|third|3rd|fourth|4th)"
+_YTD = re.compile(
+    r"\b(?:year[- ]to[- ]date|ytd|this year so far|so far this year)\b|今年以来|今年迄今|年初至今",
+    re.IGNORECASE,
+)
+_QUARTER_YEAR_EN = re.compile(
+    rf"\b(?:q([1-4])|([1-4])q)[\s,/-]*(?:of\s+|fy\s*)?{_YEAR_SHORT_Q}(?!\d)"
+    rf"|\b{_YEAR_NUMBER}[\s/-]*q([1-4])\b",
+    re.IGNORECASE,
+)
+_ORDINAL_QUARTER = re.compile(
+    rf"\b(?:the\s+)?{_ORDINAL}\s+quarter(?:\s+(?:of\s+)?{_YEAR_NUMBER})?\b", re.IGNORECASE
+)
+_HALF_EN = re.compile(
+    rf"\b(?:h([12])|([12])h)[\s,/-]*(?:of\s+)?{_YEAR_SHORT_Q}(?!\d)"
+    rf"|\b(?:the\s+)?(first|second|1st|2nd)\s+half\s+(?:of\s+)?{_YEAR_NUMBER}\b",
+    re.IGNORECASE,
+)
+_HALF_ZH = re.compile(r"(\d{4})年?\s*([上下])半年")
+_HALF_BARE_ZH = re.compile(r"([上下])半年")
+_MONTH_YEAR_EN = re.compile(
+    rf"\b({_MONTH_NAMES})\.?,?\s*(?:of\s+)?{_YEAR_SHORT}(?!\d)"
+    rf"|\b{_YEAR_NUMBER}-(0?[1-9]|1[0-2])(?![\d-])",
+    re.IGNORECASE,
+)
+_MONTH_BARE_EN = re.compile(
+    r"\b(?:(january|february|april|june|july|august|september|october|november|december)"
+    r"|in\s+(jan|feb|mar|march|apr|may|jun|jul|aug|sept?|oct|nov|dec))\b",
+    re.IGNORECASE,
+)
+_MONTH_ZH = re.compile(
+    r"(?:(\d{4})年|(今年|去年|前年|明年))\s*(\d{1,2})\s*月份?(?!\d|\s*\d*[日号])"
+)
+_MONTH_BARE_ZH = re.compile(r"(?<![\d年])(\d{1,2})\s*月份?(?![\d日号])(?!\s*\d+\s*[日号])")
+_QUARTER_YEAR_ZH = re.compile(r"(?:(今年|去年|前年|明年))\s*第?([一二三四1-4])季度")
+_YEAR = re.compile(
+    r"(?<![\d/.-])(?:fy\s*)?((?:19|20)\d{2})(?:\s*年)?(?![\d/.-]|\s*年?\s*\d+\s*月)", re.I
+)
+_YEAR_WORDS_ZH = {"今年": 0, "去年": -1, "前年": -2, "明年": 1}
+_UNIT_ALIASES = {"qtr": "quarter", "yr": "year", "mo": "month", "wk": "week"}
+
+
+def _explicit_period(text: str, today: date) -> Period | None:
+    """A period named with its year, or counted to today ("year to date")."""
+    if m := _YTD.search(text):
+        return Period(date(today.year, 1, 1), today + timedelta(days=1), m.group(0))
+    if m := _QUARTER_YEAR_EN.search(text):
+        quarter = int(m.group(1) or m.group(2) or m.group(6))
+        year = _full_year(m.group(3) or m.group(5), m.group(4))
+        return Period(*_quarter(date(year, (quarter - 1) * 3 + 1, 1), 0), m.group(0))
+    if m := _QUARTER_YEAR_ZH.search(text):
+        year = today.year + _YEAR_WORDS_ZH[m.group(1)]
+        return _named_quarter(today, _number(m.group(2)), str(year), m.group(0))
+    if (m := _ORDINAL_QUARTER.search(text)) and m.group(2):
+        return _named_quarter(today, _ordinal(m.group(1)), m.group(2), m.group(0))
+    if m := _HALF_EN.search(text):
+        half = int(m.group(1) or m.group(2) or _ordinal(m.group(5) or "first"))
+        year = _full_year(m.group(3) or m.group(6), m.group(4))
+        return _half(year, half, m.group(0))
+    if m := _HALF_ZH.search(text):
+        return _half(int(m.group(1)), 1 if m.group(2) == "上" else 2, m.group(0))
+    if m := _MONTH_YEAR_EN.search(text):
+        if m.group(1):
+            month, year = _month_number(m.group(1)), _full_year(m.group(2), m.group(3))
+        else:
+            month, year = int(m.group(5)), int(m.group(4))
+        return Period(*_month(date(year, month, 1), 0), m.group(0))
+    if m := _MONTH_ZH.search(text):
+        year = int(m.group(1)) if m.group(1) else today.year + _YEAR_WORDS_ZH[m.group(2)]
+        month = int(m.group(3))
+        if 1 <= month <= 12:
+            return Period(*_month(date(year, month, 1), 0), m.group(0))
+    return None
+
+
+def _full_year(long: str | None, short: str | None) -> int:
+    return int(long) if long else 2000 + int(short or 0)
+
+
+def _ordinal(word: str) -> int:
+    return _ORDINALS[word.lower()]
+
+
+def _month_number(name: str) -> int:
+    return [m[:3] for m in MONTHS_EN].index(name.lower()[:3]) + 1
+
+
+def _half(year: int, half: int, label: str) -> Period:
+    start = date(year, 1 if half == 1 else 7, 1)
+    return Period(start, date(year, 7, 1) if half == 1 else date(year + 1, 1, 1), label)
 
 
 def _recent(today: date, count: int, unit: str, label: str) -> Period:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from crmassist.domain.enums import Audience, Channel, Priority, Role, Stage, TicketStatus
 
@@ -83,6 +83,14 @@ class OpportunityRow(Row):
     close_date: Annotated[date | None, BeforeValidator(_blank_to_none)] = None
     probability: Annotated[int, Field(ge=0, le=100)]
     owner_id: OptionalId = None
+    product: OptionalText = None
+    created_date: Annotated[date | None, BeforeValidator(_blank_to_none)] = None
+
+    @model_validator(mode="after")
+    def _created_before_closed(self) -> OpportunityRow:
+        if self.created_date and self.close_date and self.created_date > self.close_date:
+            raise ValueError("created_date is after close_date")
+        return self
 
 
 class OrderRow(Row):

@@ -259,3 +259,181 @@ def _cell(value: Any, cents: bool = False) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}" if cents or value % 1 else f"{value:,.0f}"
     return "" if value is None else str(value)
+
+
+# --- pipeline answers: the number asked for first, then the rows, then "and N more" ----------
+
+PIPELINE_ROWS = 20
+_ZH_QUARTERS = "一二三四"
+_STAGES = ("prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
+
+
+def pipeline_answer(phrases: Phrases, lang: str, result: dict[str, Any], winner: bool) -> str:
+    """A pipeline result as an answer: a sentence with the number asked for, in the asker's
+    language; for "which rep won the most", the winner first; then at most 20 rows."""
+    query = result.get("query", {})
+    scope = _pipeline_scope(phrases, lang, query)
+    if not result["deal_count"]:
+        return phrases.say(lang, "pipeline_none", scope=scope)
+    grouped = result["columns"][0] != "id"
+    if winner and grouped and result["rows"]:
+        head = _winner_line(phrases, lang, result, query)
+    else:
+        group = query.get("group_by")
+        by = phrases.say(lang, f"pipeline_group_{group}") if grouped and group else ""
+        head = _headline(phrases, lang, result, by, scope)
+    rows = result["rows"][:PIPELINE_ROWS]
+    lines = [head, table(result["columns"], rows, limit=PIPELINE_ROWS)]
+    total = result["group_count"] if grouped else result["deal_count"]
+    if total and total > len(rows):
+        kind = "pipeline_more_groups" if grouped else "pipeline_more_deals"
+        lines.append(phrases.say(lang, kind, more=_count(total - len(rows))))
+    if not grouped:
+        lines.append(" ".join(f"[{row[0]}]" for row in rows))
+    return "\n".join(lines)
+
+
+def _headline(phrases: Phrases, lang: str, result: dict[str, Any], by: str, scope: str) -> str:
+    metric = result.get("metric", "count")
+    totals = result.get("totals") or []
+    values = {"scope": scope + by, "deals": _count(result["deal_count"])}
+    if metric in ("win_rate", "win_rate_value") and len(totals) == 1:
+        won, closed = totals[0].get("won"), totals[0].get("closed")
+        value_of = (
+            (lambda v: _money(v, totals[0]["currency"])) if metric.endswith("value") else _count
+        )
+        values.update(won=value_of(won or 0), closed=value_of(closed or 0))
+    values["value"] = " + ".join(_measure_value(metric, t) for t in totals) or "-"
+    if len(totals) > 1:
+        deals = ", ".join(f"{t['currency']} {_count(t['deals'])}" for t in totals)
+        values["deals"] = f"{values['deals']} ({deals})"
+    return phrases.say(lang, f"pipeline_head_{metric}", **values)
+
+
+def _winner_line(phrases: Phrases, lang: str, result: dict[str, Any], query: dict[str, Any]) -> str:
+    columns, top = result["columns"], result["rows"][0]
+    metric = result.get("metric", "count")
+    currency = top[1] if "currency" in columns else None
+    deals = top[columns.index("deals")] if "deals" in columns else top[-1]
+    values = {
+        "winner": top[0],
+        "value": _measure_value(metric, {"value": top[-1], "currency": currency}),
+        "deals": _count(deals),
+        "period": _period_phrase(phrases, lang, query),
+        "scope": _pipeline_scope(phrases, lang, query),
+        "measure": phrases.say(lang, f"pipeline_measure_{metric}"),
+    }
+    lowest = query.get("sort") == "value_asc"
+    stages = query.get("stages", [])
+    if stages in (["closed_won"], ["closed_lost"]) and metric in ("sum", "count") and not lowest:
+        key = f"pipeline_winner_{stages[0].removeprefix('closed_')}_{metric}"
+    else:
+        key = "pipeline_winner_lowest" if lowest else "pipeline_winner"
+    return phrases.say(lang, key, **values)
+
+
+def _measure_value(metric: str, total: dict[str, Any]) -> str:
+    value = total.get("value")
+    if value is None:
+        return "-"
+    if metric == "count":
+        return _count(value)
+    if metric in ("win_rate", "win_rate_value"):
+        return f"{float(value):.1f}%"
+    if metric == "sales_cycle":
+        return f"{float(value):,.1f}"
+    return _money(value, total.get("currency"))
+
+
+def _money(value: Any, currency: str | None) -> str:
+    """Currency first, cents only when there are any: "USD 2,982,255", "EUR 1,234.50"."""
+    return f"{currency} {_cell(float(value))}" if currency else _cell(float(value))
+
+
+def _count(value: Any) -> str:
+    return f"{int(value):,}"
+
+
+def _pipeline_scope(phrases: Phrases, lang: str, query: dict[str, Any]) -> str:
+    """What was counted, in words: "Won in Q3 2017 (EMEA, over 100,000)", "2017年第三季度赢单"."""
+    stages = query.get("stages") or []
+    if query.get("slipped"):
+        kind = "slipped"
+    elif query.get("open_only") or query.get("metric") == "weighted_sum":
+        kind = "open"
+    elif stages in (["closed_won"], ["closed_lost"]):
+        kind = stages[0].removeprefix("closed_")
+    elif sorted(stages) == ["closed_lost", "closed_won"]:
+        kind = "closed"
+    else:
+        kind = "stages" if stages else "all"
+    owner = {"me": "mine", "my_team": "my_team"}.get(query.get("mine") or "", "")
+    names = dict(zip(_STAGES, phrases.say(lang, "pipeline_stage_names").split(","), strict=True))
+    shown = ("/" if lang == "en" else "、").join(names.get(s, s) for s in stages)
+    words = phrases.say(lang, f"pipeline_scope_{kind}", stages=shown)
+    if owner:
+        words = phrases.say(lang, f"pipeline_owner_{owner}", scope=words)
+    filters = _filters(phrases, lang, query)
+    return phrases.say(
+        lang, "pipeline_scope", what=words, period=_period_phrase(phrases, lang, query),
+        filters=phrases.say(lang, "pipeline_filters", filters=filters) if filters else "",
+    )  # fmt: skip
+
+
+def _filters(phrases: Phrases, lang: str, query: dict[str, Any]) -> str:
+    names = [
+        v
+        for key in ("owner_names", "team_names", "regions", "industries", "products")
+        for v in query.get(key, [])
+    ]
+    names += query.get("account_names", []) + query.get("account_ids", [])
+    if (low := query.get("min_amount")) is not None:
+        names.append(phrases.say(lang, "pipeline_over", amount=_cell(float(low))))
+    if (high := query.get("max_amount")) is not None:
+        names.append(phrases.say(lang, "pipeline_up_to", amount=_cell(float(high))))
+    return join(names, lang).replace("；", "，")
+
+
+def _period_phrase(phrases: Phrases, lang: str, query: dict[str, Any]) -> str:
+    parts = []
+    for field, key in (("close", "pipeline_closed_in"), ("created", "pipeline_created_in")):
+        start, end = query.get(f"{field}_from"), query.get(f"{field}_to")
+        if start or end:
+            parts.append(phrases.say(lang, key, period=period_name(start, end, lang)))
+    return "".join(parts)
+
+
+def period_name(start: str | None, end: str | None, lang: str) -> str:
+    """A date range by its calendar name where it is one: "Q3 2017", "2017年第三季度",
+    "December 2017", "H1 2017", "2017"; otherwise the two dates."""
+    from datetime import date, timedelta
+
+    if start and end:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+        following = last + timedelta(days=1)
+        months = (following.year - first.year) * 12 + following.month - first.month
+        if first.day == 1 and following.day == 1:
+            name = _calendar_name(first, months, lang)
+            if name:
+                return name
+        return f"{start}至{end}" if lang == "zh" else f"{start} to {end}"
+    if start:
+        return f"{start}起" if lang == "zh" else f"from {start}"
+    return f"{end}前" if lang == "zh" else f"until {end}"
+
+
+def _calendar_name(first: Any, months: int, lang: str) -> str | None:
+    zh = lang == "zh"
+    if months == 12 and first.month == 1:
+        return f"{first.year}年" if zh else str(first.year)
+    if months == 6 and first.month in (1, 7):
+        half = 1 if first.month == 1 else 2
+        return f"{first.year}年{'上下'[half - 1]}半年" if zh else f"H{half} {first.year}"
+    if months == 3 and first.month % 3 == 1:
+        quarter = (first.month - 1) // 3 + 1
+        return (
+            f"{first.year}年第{_ZH_QUARTERS[quarter - 1]}季度" if zh else f"Q{quarter} {first.year}"
+        )
+    if months == 1:
+        return f"{first.year}年{first.month}月" if zh else first.strftime("%B %Y")
+    return None

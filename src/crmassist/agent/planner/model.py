@@ -30,9 +30,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field
 
-from crmassist.agent.planner import compose, understanding
+from crmassist.agent.planner import compose, pipeline_reading, understanding
 from crmassist.agent.planner.compose import Phrases
 from crmassist.agent.planner.describe import Describer
+from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.planner.understanding import IntentModel
 
 CONTEXT_PREFIX = "Conversation context"
@@ -40,6 +41,7 @@ _ACCOUNT = re.compile(r"\[account (?P<id>[^\]\s]+)\]")
 _CONTACT = re.compile(r"\[contact (?P<id>[^\]\s]+)\]")
 _TODAY = re.compile(r"Today is (\d{4}-\d{2}-\d{2})")
 _USER = re.compile(r"You are helping (\S+)")
+_LAST_PIPELINE = re.compile(r"^Last pipeline query: (\{.*\})$", re.MULTILINE)
 
 NEEDS_CUSTOMER = {"customer_overview", "open_tickets", "draft_follow_up", "log_interaction"}
 MAY_NAME_CUSTOMER = {"search_interactions", "churn_risk", "create_task", "list_tasks"}
@@ -54,6 +56,8 @@ def context_message(
         lines.append(f"Current customer: {focus['account_name']} [account {focus['account_id']}].")
     if focus.get("contact_id"):
         lines.append(f"Current contact: {focus['contact_name']} [contact {focus['contact_id']}].")
+    if focus.get("pipeline"):
+        lines.append(f"Last pipeline query: {focus['pipeline']}")
     return SystemMessage("\n".join(lines))
 
 
@@ -69,6 +73,8 @@ class Turn:
     contact_id: str | None
     calls: list[tuple[str, dict[str, Any], Any, bool]]
     """(tool name, arguments, parsed result, failed) for each tool call made this turn."""
+    last_pipeline: dict[str, Any] | None = None
+    """The previous pipeline question's arguments, for follow-ups that refine it."""
 
     def result_of(self, tool: str) -> Any:
         for name, _, result, failed in reversed(self.calls):
@@ -106,6 +112,7 @@ def read_turn(messages: Sequence[BaseMessage]) -> Turn:
     user = _USER.search(context)
     account = _ACCOUNT.search(context)
     contact = _CONTACT.search(context)
+    last_pipeline = _LAST_PIPELINE.search(context)
     return Turn(
         request=request,
         lang="zh" if understanding.is_chinese(request) else "en",
@@ -114,6 +121,7 @@ def read_turn(messages: Sequence[BaseMessage]) -> Turn:
         account_id=account.group("id") if account else None,
         contact_id=contact.group("id") if contact else None,
         calls=calls,
+        last_pipeline=json.loads(last_pipeline.group(1)) if last_pipeline else None,
     )
 
 
@@ -135,18 +143,20 @@ class Planner:
     """Decides the next step of a turn from the request and the results so far."""
 
     def __init__(
-        self, intents: IntentModel, phrases: Phrases, lexicon: list[str], regions: list[str]
+        self, intents: IntentModel, phrases: Phrases, lexicon: list[str], vocabulary: Vocabulary
     ) -> None:
         self.intents = intents
         self.phrases = phrases
         self.lexicon = lexicon
-        self.regions = regions
+        self.vocabulary = vocabulary
 
     def next_step(self, turn: Turn, tools: set[str]) -> Step:
         say = self._sayer(turn.lang)
         if turn.failure is not None:
             return say("tool_error", error=turn.failure)
         intent = self.intents.classify(turn.request)
+        if self._reads_as_pipeline(turn, intent, unsure=intent is None):
+            intent = "pipeline_query"
         if intent is None:
             return say("not_understood")
         if intent == "help":
@@ -303,23 +313,36 @@ class Planner:
     def _pipeline_query(self, turn: Turn, account: str | None) -> Step:
         result = turn.result_of("pipeline_query")
         if result is None:
-            args = understanding.pipeline_arguments(turn.request, self.regions, turn.user_id)
-            return ("pipeline_query", args)
-        say = self._sayer(turn.lang)
-        if not result["rows"]:
-            return say("pipeline_none", description=result["description"])
-        grid = compose.table(result["columns"], result["rows"])
-        if result["columns"][0] == "id":
-            head = say(
-                "pipeline_list", count=result["deal_count"], description=result["description"]
-            )
-            cites = " ".join(f"[{row[0]}]" for row in result["rows"][:15])
-            more = (
-                "\n" + say("pipeline_more", shown=len(result["rows"]), count=result["deal_count"])
-                if result["deal_count"] > len(result["rows"]) else ""
-            )  # fmt: skip
-            return f"{head}\n{grid}\n{cites}{more}"
-        return say("pipeline_grouped", description=result["description"]) + f"\n{grid}"
+            refining = pipeline_reading.is_follow_up(turn.request)
+            refining = refining or self.intents.classify(turn.request) is None
+            return ("pipeline_query", self._pipeline_args(turn, refining))
+        if not isinstance(result, dict):  # not the tool's JSON: nothing to read numbers from
+            return self.phrases.say(turn.lang, "tool_error", error="unreadable pipeline result")
+        winner = pipeline_reading.wants_winner(turn.request)
+        return compose.pipeline_answer(self.phrases, turn.lang, result, winner)
+
+    def _reads_as_pipeline(self, turn: Turn, intent: str | None, unsure: bool) -> bool:
+        """Text the pipeline parser reads as a pipeline question: a measure only pipelines
+        have ("win rate", "median", "sales cycle") where the intent reads as a knowledge
+        question or not at all; or, unclassified, a follow-up of the last pipeline question
+        ("only negotiation") or two things to count by ("lost in 2q 2017")."""
+        reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
+        pipeline_only = reading.get("metric") in pipeline_reading.PIPELINE_MEASURES
+        if pipeline_only and (unsure or intent == "search_knowledge"):
+            return True
+        if not unsure:
+            return False
+        if turn.last_pipeline is not None:
+            return bool(reading)
+        return len(reading) >= 2
+
+    def _pipeline_args(self, turn: Turn, refining: bool) -> dict[str, Any]:
+        """The question's reading; a follow-up ("only over 100k", "只看谈判阶段") refines the
+        conversation's last pipeline question. Empty when the text names nothing to filter."""
+        reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
+        if reading and refining and turn.last_pipeline is not None:
+            reading = pipeline_reading.refine(turn.last_pipeline, reading)
+        return pipeline_reading.completed(reading)
 
     def _customer_segments(self, turn: Turn, account: str | None) -> Step:
         segments = turn.result_of("customer_segments")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
 from crmassist.crm.customers import MIN_SCORE, normalise, similarity
-from crmassist.domain.enums import Channel, Stage
-from crmassist.domain.periods import parse_day, parse_period
+from crmassist.domain.enums import Channel
+from crmassist.domain.periods import parse_day
 from crmassist.privacy.entities import TOKEN_PATTERN
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -161,84 +160,6 @@ def _cjk_mention_score(text: str, core: str) -> float:
 
 
 # --- arguments ---------------------------------------------------------------------------------
-
-_STAGE_WORDS: tuple[tuple[str, Stage], ...] = (
-    (r"\bnegotiat\w*|谈判", Stage.NEGOTIATION),
-    (r"\bproposals?\b|\bquot(e|ed|ing)\b|报价|方案", Stage.PROPOSAL),
-    (r"\bprospect\w*|初步接触|潜在", Stage.PROSPECTING),
-    (r"\bqualif\w*|资格审核|需求确认", Stage.QUALIFICATION),
-    (r"\b(closed[ _-]?won|won|win|wins)\b|赢单|成交", Stage.CLOSED_WON),
-    (r"\b(closed[ _-]?lost|lost|losses)\b|输单|丢单", Stage.CLOSED_LOST),
-)
-_AMOUNT = re.compile(
-    r"(?P<op>over|above|more than|greater than|at least|>=?|under|below|less than|"
-    r"at most|<=?|超过|大于|高于|不低于|以上|低于|小于|不超过|以下)\s*"
-    r"(?P<cur>\$|usd|¥|cny|rmb)?\s*(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<unit>k|m|万|千|million)?"
-    r"(?:\s*(?P<post>以上|以下))?",
-    re.IGNORECASE,
-)
-_UNITS = {"k": 1_000, "千": 1_000, "m": 1_000_000, "million": 1_000_000, "万": 10_000}
-_LOWER_BOUND = ("over", "above", "more", "greater", "at least", ">")
-_LOWER_BOUND_ZH = ("超过", "大于", "高于", "不低于", "以上")
-_GROUPS = (
-    (r"\bby (stage|phase)\b|按阶段|各阶段", "stage"),
-    (r"\bby (owner|rep|salesperson|seller)\b|\bper (rep|owner)\b|按销售|按负责人", "owner"),
-    (r"\bby team\b|\bper team\b|按团队", "team"),
-    (r"\bby region\b|\bper region\b|按地区|按区域", "region"),
-    (r"\bby industry\b|按行业", "industry"),
-    (r"\bby (account|customer)\b|按客户", "account"),
-    (r"\bby month\b|\bmonthly\b|按月", "close_month"),
-    (r"\bby quarter\b|\bquarterly\b|按季度", "close_quarter"),
-)
-_METRICS = (
-    (r"\bweighted\b|\bforecast\b|加权|预测", "weighted_sum"),
-    (r"\baverage\b|\bavg\b|\bmean\b|平均", "average"),
-    (r"\b(total|sum|value|worth|how much)\b|总额|总金额|金额合计|多少钱", "sum"),
-    (r"\bhow many\b|\bcount\b|\bnumber of\b|多少个|几个|数量", "count"),
-)
-_TOP = re.compile(r"\btop\s+(\d{1,3})\b|前\s*(\d{1,3})\s*(个|名)", re.IGNORECASE)
-_SLIPPED = re.compile(r"\b(slipped|slipping|overdue|past due|missed)\b|延期|逾期|推迟", re.I)
-_OPEN = re.compile(r"\bopen\b|\bactive\b|\bin progress\b|进行中|未关闭|在跟", re.IGNORECASE)
-_MINE = re.compile(r"\bmy\b.{0,20}\b(deals|pipeline|opportunities)\b|我的.{0,6}商机", re.I)
-
-
-def pipeline_arguments(text: str, regions: list[str], user_id: str) -> dict[str, Any]:
-    """Typed pipeline filters from a question; only what the text says, nothing assumed."""
-    args: dict[str, Any] = {}
-    if stages := [stage.value for pattern, stage in _STAGE_WORDS if re.search(pattern, text, re.I)]:
-        args["stages"] = stages
-    for m in _AMOUNT.finditer(text):
-        value = Decimal(m.group("num").replace(",", "")) * _UNITS.get(
-            (m.group("unit") or "").lower(), 1
-        )
-        lower = (
-            m.group("op").lower().startswith(_LOWER_BOUND + _LOWER_BOUND_ZH)
-            or m.group("post") == "以上"
-        )
-        args["min_amount" if lower else "max_amount"] = str(value)
-    if _SLIPPED.search(text):
-        args["slipped"] = True
-    elif _OPEN.search(text) and "stages" not in args:
-        args["open_only"] = True
-    if (period := parse_period(text, date(2000, 1, 1))) is not None:
-        args["close_period"] = period.label
-    for pattern, group in _GROUPS:
-        if re.search(pattern, text, re.IGNORECASE):
-            args["group_by"] = group
-            break
-    for pattern, metric in _METRICS:
-        if re.search(pattern, text, re.IGNORECASE):
-            args["metric"] = metric
-            break
-    if wanted := [r for r in regions if re.search(rf"\b{re.escape(r)}\b", text, re.I)]:
-        args["regions"] = wanted
-    if _MINE.search(text):
-        args["owner_ids"] = [user_id]
-    if top := _TOP.search(text):
-        args["limit"] = int(top.group(1) or top.group(2))
-        args["sort"] = "amount_desc"
-    return args
-
 
 _CHANNELS = (
     (r"\b(call(ed)?|phone[d]?|rang|spoke)\b|电话|通话|致电", Channel.CALL),

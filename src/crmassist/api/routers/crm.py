@@ -154,12 +154,15 @@ def pipeline_query(
     rt: RuntimeDep,
     principal: PrincipalDep,
     query: Annotated[pipeline.PipelineQuery, Query()],
-    close_period: Annotated[str | None, Query(description='e.g. "this quarter"')] = None,
+    close_period: Annotated[str | None, Query(description='e.g. "this quarter", "Q3 2017"')] = None,
+    created_period: Annotated[str | None, Query(description='e.g. "2017", "last 90 days"')] = None,
 ) -> pipeline.PipelineResult:
-    """Typed pipeline queries: filters, grouping, metric; a table plus a chart spec."""
+    """Typed pipeline queries: filters, grouping, metric; totals, a table and a chart spec."""
     today = rt.clock.today()
     if close_period:
         query = pipeline.within_close_period(query, close_period, today)
+    if created_period:
+        query = pipeline.within_created_period(query, created_period, today)
     with rt.sessions() as session:
         result = pipeline.run_pipeline(session, principal, query, today)
     rt.audit.record(
