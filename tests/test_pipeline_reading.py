@@ -218,3 +218,8 @@ def test_win_rates_say_what_they_are_of() -> None:
     )
     head = pipeline_answer(PHRASES, "en", rate, winner=False).splitlines()[0]
     assert head == "All deals in 2017: win rate 44.5% (2,497 won of 5,615 closed deals)."
+
+
+def test_how_long_is_a_sales_cycle_only_about_closing_deals() -> None:
+    assert read("滤芯多久更换一次") == {}  # a service question, not a pipeline one
+    assert read("赢单平均多久成交")["metric"] == "sales_cycle"

@@ -239,7 +239,8 @@ _MEASURES = (
     (r"win[ -]?rate|win[ -]?ratio|close[ -]?rate|hit[ -]?rate|conversion"
      r"|赢率|赢单率|成交率|胜率|转化率", "win_rate"),
     (r"sales cycle|cycle (?:time|length)|days to close|time to close|how long\b.*\bclose|"
-     r"销售周期|成交周期|多久", "sales_cycle"),
+     r"销售周期|成交周期|(?:成交|签单|关单|赢单)\S{0,4}多久|多久\S{0,4}(?:成交|签单|关单|赢单)",
+     "sales_cycle"),
     (r"\bweighted\b|\bforecast|加权|预测", "weighted_sum"),
     (r"\bmedian\b|中位", "median"),
     (r"\baverage\b|\bmean\b|\btypical\b|平均|均值", "average"),
