@@ -9,6 +9,9 @@
 2. Overhead around a model. The same graph runs with an instant scripted model that makes
    one cheap tool call and answers. Overhead = turn time - model time - tool time: what
    crmassist adds per turn on top of any LLM (target: p95 < 50 ms).
+3. Understanding. What reading a request's intent costs a turn (one multilingual-e5-small
+   query embedding plus the calibrated logistic regression; target p95 < 30 ms), and the
+   classifier's start-up: trained from the exemplars (cold) and read from its cache.
 
 Results go to stdout and `--out` as JSON, with the machine's context.
 """
@@ -89,18 +92,61 @@ def overhead(rt: Runtime, turns: int) -> dict[str, Any]:
     return {"turn": percentiles(totals), "overhead_beyond_model_and_tools": percentiles(overheads)}
 
 
+def understanding(rounds: int) -> dict[str, Any]:
+    from crmassist.agent.planner.intents import IntentClassifier
+    from crmassist.retrieval.embeddings import E5_MODEL, E5Encoder
+    from crmassist.settings import Settings
+
+    prompts = Settings().prompts_dir
+    started = time.perf_counter()
+    encoder = E5Encoder()
+    load_ms = (time.perf_counter() - started) * 1000
+    with tempfile.TemporaryDirectory() as cache:
+        started = time.perf_counter()
+        classifier = IntentClassifier.build(prompts, encoder, E5_MODEL, Path(cache), 0.5)
+        cold_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        IntentClassifier.build(prompts, encoder, E5_MODEL, Path(cache), 0.5)
+        cached_ms = (time.perf_counter() - started) * 1000
+    times: list[float] = []
+    for _ in range(rounds):
+        for _, question in QUESTIONS:
+            classifier._vectors.clear()  # every turn embeds its request afresh
+            started = time.perf_counter()
+            classifier.read(question)
+            times.append((time.perf_counter() - started) * 1000)
+    return {
+        "classify_per_turn": percentiles(times),
+        "encoder_load_ms": round(load_ms, 1),
+        "build_cold_ms": round(cold_ms, 1),
+        "build_cached_ms": round(cached_ms, 1),
+        "exemplars": classifier.fitted.report["exemplars"],
+        "kfold_accuracy": classifier.fitted.report["accuracy"],
+        "kfold_accuracy_by_language": classifier.fitted.report["accuracy_by_language"],
+        "ece": classifier.fitted.report["ece"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="passes over the questions")
     parser.add_argument("--overhead-turns", type=int, default=60)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/agent.json")
+    parser.add_argument(
+        "--understanding-only", action="store_true", help="only part 3 (no sample import)"
+    )
     args = parser.parse_args()
+    if args.understanding_only:
+        results = {"machine": machine(), "understanding": understanding(args.rounds)}
+        print(json.dumps(results, indent=2))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         rt = sample_runtime(Path(tmp))
         results = {
             "machine": machine(),
             "offline_planner_turn": offline_turns(rt, args.rounds),
             "scripted_model": overhead(rt, args.overhead_turns),
+            "understanding": understanding(args.rounds),
         }
         rt.close()
     print(json.dumps(results, indent=2))

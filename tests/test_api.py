@@ -284,3 +284,42 @@ def test_openapi_documents_the_endpoints(client: TestClient) -> None:
         "/v1/import",
     ):
         assert path in paths
+
+
+def test_an_unsure_reading_comes_back_as_choices_in_json_and_sse(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    sample_rt: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below the confidence bar the reply asks back and carries `choices`; sending a
+    choice's message with its intent answers that reading."""
+    monkeypatch.setattr(sample_rt.intents, "bar", 1.0)  # nothing is sure enough
+    asked = client.post(
+        "/v1/chat", headers=keys["U001"], json={"message": "how do I fix error E3?"}
+    )
+    reply = asked.json()
+    assert reply["choices"] and reply["choices"][0]["intent"] == "search_knowledge"
+    assert reply["choices"][0]["message"] == "how do I fix error E3?"
+    assert "Did you mean" in reply["answer"] and not reply["tool_calls"]
+
+    headers = {**keys["U001"], "Accept": "text/event-stream"}
+    with client.stream(
+        "POST", "/v1/chat", headers=headers, json={"message": "how do I fix error E3?"}
+    ) as response:
+        final = response.iter_text()
+        streamed = "".join(final).strip().split("\n\n")[-1]
+    assert json.loads(streamed.split("\n")[1].removeprefix("data: "))["choices"] == reply["choices"]
+
+    picked = reply["choices"][0]
+    answered = client.post(
+        "/v1/chat", headers=keys["U001"],
+        json={"message": picked["message"], "intent": picked["intent"],
+              "conversation_id": reply["conversation_id"]},
+    ).json()  # fmt: skip
+    assert answered["choices"] == [] and answered["tool_calls"][0]["name"] == "search_knowledge"
+    assert "KB-0003" in answered["answer"]
+    bad = client.post(
+        "/v1/chat", headers=keys["U001"], json={"message": "hi", "intent": "DROP TABLE"}
+    )
+    assert bad.status_code == 422

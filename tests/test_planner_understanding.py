@@ -1,26 +1,58 @@
-"""The offline planner's reading of requests: intents, customers, arguments, EN and ZH."""
+"""The offline planner's reading of requests: intents, customers, arguments, EN and ZH;
+and what it does when it is unsure (asks back with choices instead of guessing)."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from crmassist.agent.planner.compose import Phrases
+from crmassist.agent.planner.intents import NONE, IntentClassifier, Reading
+from crmassist.agent.planner.model import Clarification, Planner, Turn
+from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.planner.understanding import (
-    IntentModel,
     find_mention,
     log_arguments,
     named_phrases,
     task_arguments,
 )
 from crmassist.domain.enums import Channel
+from crmassist.retrieval.embeddings import E5_MODEL, E5Encoder
 from crmassist.settings import Settings
 
 TODAY = date(2026, 11, 20)
-INTENTS = IntentModel.load(Settings().prompts_dir)
+PROMPTS = Settings().prompts_dir
 LEXICON = ["Acme Corporation", "Harbor Lights Hotel", "杭州西湖国际酒店", "<PERSON_ab12>"]
+TOOLS = {
+    "search_knowledge", "find_customer", "customer_overview", "search_interactions",
+    "log_interaction", "draft_follow_up", "pipeline_query", "customer_segments", "churn_risk",
+    "create_task", "list_tasks",
+}  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def intents(tmp_path_factory: pytest.TempPathFactory) -> IntentClassifier:
+    """One cache per test session (shared with tests/test_intents.py): built once."""
+    cache = Path(tmp_path_factory.getbasetemp()) / "intent-cache-shared"
+    return IntentClassifier.build(PROMPTS, E5Encoder(), E5_MODEL, cache, bar=0.5)
+
+
+def planner(intents: IntentClassifier) -> Planner:
+    return Planner(intents, Phrases(PROMPTS), LEXICON, Vocabulary(regions=["China", "EMEA"]))
+
+
+def turn(request: str, **fields: object) -> Turn:
+    lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in request) else "en"
+    values: dict[str, object] = {
+        "request": request, "lang": lang, "today": TODAY, "user_id": "U001",
+        "account_id": None, "contact_id": None, "calls": [],
+    }  # fmt: skip
+    return Turn(**(values | fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
@@ -34,28 +66,123 @@ LEXICON = ["Acme Corporation", "Harbor Lights Hotel", "杭州西湖国际酒店"
         ("what did we promise <PERSON_ab12>?", "search_interactions"),
         ("上个月和西湖酒店沟通了什么", "search_interactions"),
         ("and their open tickets?", "open_tickets"),
+        ("他们的工单呢", "open_tickets"),
         ("log a call with Acme: they want the quote by Friday", "log_interaction"),
         ("I just called Maria, she confirmed the visit", "log_interaction"),
         ("draft a follow-up email to her", "draft_follow_up"),
+        ("draft an email to her", "draft_follow_up"),
         ("给王芳起草一封跟进邮件", "draft_follow_up"),
         ("which deals over 50k in negotiation slipped this quarter?", "pipeline_query"),
         ("pipeline by stage", "pipeline_query"),
         ("本季度谈判阶段超过5万的商机", "pipeline_query"),
+        ("只看谈判阶段", "pipeline_query"),
         ("who are my high-value customers?", "customer_segments"),
         ("which customers are at risk of churning?", "churn_risk"),
         ("remind me to call Acme next Tuesday", "create_task"),
         ("提醒我下周二给王芳回电话", "create_task"),
         ("what are my tasks this week?", "list_tasks"),
+        ("what about last month?", "search_interactions"),
         ("help", "help"),
     ],
 )
-def test_intents(text: str, intent: str) -> None:
-    assert INTENTS.classify(text) == intent
+def test_intents(intents: IntentClassifier, text: str, intent: str) -> None:
+    assert intents.classify(text) == intent
 
 
-@pytest.mark.parametrize("text", ["asdf qwer", "the", "🙂", "lorem ipsum dolor"])
-def test_nonsense_is_not_guessed(text: str) -> None:
-    assert INTENTS.classify(text) is None
+@pytest.mark.slow
+@pytest.mark.parametrize("text", ["asdf qwer", "🙂", "lorem ipsum dolor", "what's the weather?"])
+def test_nonsense_is_not_guessed(intents: IntentClassifier, text: str) -> None:
+    assert intents.classify(text) is None
+    assert planner(intents).next_step(turn(text), TOOLS) == Phrases(PROMPTS).say(
+        "en", "not_understood"
+    )
+
+
+class Unsure(IntentClassifier):
+    """The real classifier and its labels, with fixed unsure readings for some texts: what
+    the planner does with them is under test here, not the model."""
+
+    def __init__(self, real: IntentClassifier, readings: dict[str, Reading]) -> None:
+        super().__init__(list(real.specs.values()), real.fitted, real.encoder, bar=0.5)
+        self.readings = readings
+
+    def read(self, text: str) -> Reading:
+        return self.readings.get(text) or super().read(text)
+
+
+@pytest.mark.slow
+def test_unsure_readings_are_asked_back_with_choices_that_rerun(
+    intents: IntentClassifier,
+) -> None:
+    """Below the bar the planner asks back with the likeliest readings (not `none`); the
+    chosen one then runs as asked, in either language."""
+    ranked = (("churn_risk", 0.41), ("customer_segments", 0.3), (NONE, 0.2), ("help", 0.09))
+    readings = {
+        q: Reading(ranked, 0.5) for q in ("which customers should I look at?", "我该关注哪些客户")
+    }
+    unsure = planner(Unsure(intents, readings))
+    asked = unsure.next_step(turn("which customers should I look at?"), TOOLS)
+    assert isinstance(asked, Clarification)
+    assert [c["intent"] for c in asked.choices] == ["churn_risk", "customer_segments", "help"]
+    assert all(c["message"] == "which customers should I look at?" for c in asked.choices)
+    assert asked.choices[0]["label"] == intents.label("churn_risk", "en")
+    assert asked.text == (
+        "I am not sure what you mean. Did you mean churn risk, customer value tiers or "
+        "what I can do?"
+    )
+    picked = unsure.next_step(turn("which customers should I look at?", chosen="churn_risk"), TOOLS)
+    assert picked == ("churn_risk", {"limit": 5})
+
+    zh = unsure.next_step(turn("我该关注哪些客户"), TOOLS)
+    assert isinstance(zh, Clarification)
+    assert zh.choices[1]["label"] == intents.label("customer_segments", "zh")
+    assert zh.text.startswith("我不太确定您的意思。您是想看流失风险、")
+
+
+@pytest.mark.slow
+def test_nothing_likely_is_declined_not_asked_back(intents: IntentClassifier) -> None:
+    vague = planner(Unsure(intents, {"hmm": Reading(((NONE, 0.45), ("help", 0.05)), 0.5)}))
+    assert vague.next_step(turn("hmm"), TOOLS) == Phrases(PROMPTS).say("en", "not_understood")
+
+
+@pytest.mark.slow
+def test_an_unsure_follow_up_leans_on_the_previous_request(intents: IntentClassifier) -> None:
+    """ "what about last month?" after a question about notes continues that question."""
+    ranked = (("pipeline_query", 0.36), ("search_interactions", 0.34), ("list_tasks", 0.3))
+    unsure = planner(Unsure(intents, {"and the month before?": Reading(ranked, 0.5)}))
+    follow_up = turn("and the month before?", previous="what happened with Acme last week?")
+    reading = unsure._read(follow_up)
+    assert unsure._read(turn("and the month before?")).intent is None  # alone: unsure
+    assert reading.best == "search_interactions"
+
+
+@pytest.mark.slow
+def test_a_chosen_reading_runs_its_tool(intents: IntentClassifier) -> None:
+    step = planner(intents).next_step(
+        turn("Acme", chosen="customer_overview", account_id="A001"), TOOLS
+    )
+    assert step == ("find_customer", {"name": "Acme Corporation"})
+    tickets = planner(intents).next_step(turn("and their open tickets?", account_id="A001"), TOOLS)
+    assert tickets == ("customer_overview", {"account_id": "A001"})
+
+
+@pytest.mark.slow
+def test_a_knowledge_answer_needs_an_article_about_the_question(
+    intents: IntentClassifier,
+) -> None:
+    """ "Why is Acme a champion?" is no question about pumps: an article that shares none
+    of its terms (Acme aside) is not quoted as the answer."""
+    pump = {
+        "record_id": "KB-0005", "cite": "[KB-0005]", "title": "Pump overheating (E5)",
+        "text": "Pump overheating (E5)\nThe pump stops when it overheats. Let it cool down.",
+    }  # fmt: skip
+    calls = [("search_knowledge", {"query": "q"}, [pump], False)]
+    off_topic = turn("why is Acme a champion?", calls=calls)
+    step = planner(intents).next_step(off_topic, TOOLS)
+    assert not (isinstance(step, str) and "KB-0005" in step)
+    on_topic = turn("how do I fix the pump overheating?", calls=calls)
+    answer = planner(intents).next_step(on_topic, TOOLS)
+    assert isinstance(answer, str) and "[KB-0005]" in answer
 
 
 @pytest.mark.parametrize(

@@ -345,3 +345,31 @@ def test_the_customer_search_in_the_modal_offers_only_visible_customers(
     offered = suggest("U0GRAC0003", "o")  # a manager: the team's customers only
     assert offered and offered <= team and len(offered) < 56
     assert suggest("USTRANGER1", "acme") == set()
+
+
+def test_an_unsure_reading_is_asked_back_with_buttons_and_a_click_answers_it(
+    client: TestClient,
+    slack: tuple[SlackStub, str],
+    sample_rt: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stub, _ = slack
+    monkeypatch.setattr(sample_rt.intents, "bar", 1.0)  # nothing is sure enough
+    count = _count(stub, "chat.postMessage")
+    post_event(client, mention(DANA, "how do I fix error E3?", "900.1"))
+    asked = stub.wait_for("chat.postMessage", count=count + 1)[-1]
+    blocks = json.loads(asked["blocks"]) if isinstance(asked["blocks"], str) else asked["blocks"]
+    buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
+    assert buttons[0]["action_id"] == "choose_reading:0"
+    assert buttons[0]["text"]["text"].startswith("the knowledge base")
+    monkeypatch.undo()  # the click itself is answered at the normal bar
+    action = {
+        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": DANA},
+        "channel": {"id": "C1"}, "trigger_id": "trig-10",
+        "container": {"type": "message", "message_ts": "900.2", "thread_ts": "900.1"},
+        "actions": [{**buttons[0], "block_id": "b1", "action_ts": "1"}],
+    }  # fmt: skip
+    before = _count(stub, "chat.postMessage")
+    assert post_form(client, {"payload": json.dumps(action)}).status_code == 200
+    answer = stub.wait_for("chat.postMessage", count=before + 1)[-1]
+    assert answer["thread_ts"] == "900.1" and "KB-0003" in answer["text"]

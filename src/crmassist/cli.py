@@ -221,13 +221,15 @@ def chat(
 ) -> None:
     """Talk to the assistant; follow-ups ("and their open tickets?") keep the context.
 
-    An empty line or Ctrl-D ends the chat; `crmassist chat -c ID` picks it up again.
+    An empty line or Ctrl-D ends the chat; `crmassist chat -c ID` picks it up again. When
+    the assistant asks back with numbered readings, typing a number picks one.
     """
     with runtime() as rt:
         principal = load_principal(rt, as_user)
         assistant = rt.assistant()
         out.print(f"[dim]chatting as {principal.user_id} ({principal.role.value}); "
                   "empty line to stop[/]")  # fmt: skip
+        choices: list[dict[str, str]] = []
         while True:
             try:
                 question = input("you> ").strip()
@@ -235,14 +237,21 @@ def chat(
                 break
             if not question:
                 break
-            for event in assistant.stream(principal, question, conversation):
+            intent = None
+            if question.isdigit() and 1 <= int(question) <= len(choices):
+                picked = choices[int(question) - 1]
+                question, intent = picked["message"], picked["intent"]
+            choices = []
+            for event in assistant.stream(principal, question, conversation, intent=intent):
                 if event.kind == "token":
                     out.print(event.data["text"], end="", highlight=False, markup=False)
                 elif event.kind == "tool_call":
                     err.print(f"[dim]  -> {event.data['name']} {event.data['arguments']}[/]")
                 elif event.kind == "reply":
                     conversation = event.data["conversation_id"]
+                    choices = event.data["choices"]
             out.print()
+            print_choices([c["label"] for c in choices])
         if conversation:
             out.print(f"[dim]conversation {conversation}[/]")
 
@@ -254,8 +263,15 @@ def load_principal(rt: Runtime, user_id: str) -> Principal:
         return principal_for(session, user_id)
 
 
+def print_choices(labels: list[str]) -> None:
+    """A clarification's readings as numbered options (`chat` takes the number)."""
+    for n, label in enumerate(labels, 1):
+        out.print(f"  {n}. {label}", highlight=False, markup=False)
+
+
 def print_reply(reply: Reply) -> None:
     out.print(reply.answer, highlight=False, markup=False)
+    print_choices([c.label for c in reply.choices])
     if reply.citations:
         out.print("[dim]sources: " + "; ".join(
             f"[{c.record_id}] {c.title}" for c in reply.citations

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from crmassist.access.audit import AuditLog
     from crmassist.agent.assistant import Assistant
+    from crmassist.agent.planner.intents import IntentClassifier
     from crmassist.domain.clock import Clock
     from crmassist.ingest.indexer import Indexer
     from crmassist.privacy import Redactor
@@ -70,6 +71,22 @@ class Runtime:
         log.info("loading embedding model %s", self.settings.embedding_model)
         return build_encoder(
             self.settings.embedding_model, batch_size=self.settings.embedding_batch_size
+        )
+
+    @cached_property
+    def intents(self) -> IntentClassifier:
+        """The offline planner's intent classifier: always the multilingual encoder (one
+        space for English and Chinese), trained once and cached under the data dir."""
+        from crmassist.agent.planner.intents import IntentClassifier
+        from crmassist.retrieval.embeddings import E5_MODEL, E5Encoder
+
+        shared = self.settings.embedding_model == E5_MODEL
+        return IntentClassifier.build(
+            self.settings.prompts_dir,
+            self.encoder if shared else E5Encoder(),  # type: ignore[arg-type]
+            E5_MODEL,
+            self.settings.data_dir / "cache",
+            self.settings.intent_confidence,
         )
 
     @cached_property
@@ -169,6 +186,7 @@ class Runtime:
             retriever=self.retriever,
             index_records=lambda only: self.indexer().sync_records(only),
             model=model,
+            intents=lambda: self.intents,
         )
 
     def close(self) -> None:

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     agent_max_steps: int = Field(
         default=6, ge=1, le=25, description="Model calls per turn before the agent stops."
     )
+    intent_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="The offline planner acts on its reading of a request at this calibrated "
+        "confidence or more; below it, it asks back with the likeliest readings.",
+    )
     pii_to_llm: bool = Field(
         default=False,
         description="Send raw personal data to the model. Off: the model sees pseudonyms only.",

@@ -35,7 +35,8 @@ from crmassist.agent.context import Focus, IndexRecords, ToolContext
 from crmassist.agent.conversations import ConversationStore
 from crmassist.agent.drafting import Templates
 from crmassist.agent.guard import PrivacyGuard, ToolAudit, final_text, tool_error_message
-from crmassist.agent.models import offline_planner, remote_model
+from crmassist.agent.models import ModelNotConfigured, offline_planner, remote_model
+from crmassist.agent.planner.intents import IntentClassifier
 from crmassist.agent.planner.model import context_message
 from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.tools import build_tools
@@ -79,6 +80,17 @@ class ToolCallOut(BaseModel):
     duration_ms: float
 
 
+class Choice(BaseModel):
+    """One reading of an unclear request, offered back: pick it to have it answered."""
+
+    label: str
+    """The reading, in the asker's language ("pipeline numbers (deals, totals, forecast)")."""
+    message: str
+    """The request to send again with the choice."""
+    intent: str
+    """The reading to apply (`Assistant.ask(..., intent=...)`, `/v1/chat` `intent`)."""
+
+
 class Reply(BaseModel):
     conversation_id: str
     answer: str
@@ -87,6 +99,8 @@ class Reply(BaseModel):
     focus: dict[str, str | None]
     charts: list[dict[str, Any]] = []
     """Chart specs (bar charts of pipeline answers) the console and Slack can draw."""
+    choices: list[Choice] = []
+    """When the request was unclear: the likeliest readings, to pick one (buttons, chips)."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +122,10 @@ class Assistant:
         retriever: Callable[[], Retriever],
         index_records: IndexRecords,
         model: BaseChatModel | None = None,
+        intents: Callable[[], IntentClassifier] | None = None,
     ) -> None:
-        """`model` overrides the configured one (tests pass a recording model here)."""
+        """`model` overrides the configured one (tests pass a recording model here);
+        `intents` gives the offline planner's classifier (built on first use)."""
         self.settings = settings
         self.sessions = sessions
         self.audit = audit
@@ -118,6 +134,7 @@ class Assistant:
         self.retriever = retriever
         self.index_records = index_records
         self.model = model
+        self.intents = intents
         self.conversations = ConversationStore(sessions)
         self.templates = Templates(settings.prompts_dir)
         self.system_prompt = (settings.prompts_dir / "system.md").read_text(encoding="utf-8")
@@ -129,9 +146,12 @@ class Assistant:
         conversation_id: str | None = None,
         external_key: str | None = None,
         request_key: str | None = None,
+        intent: str | None = None,
     ) -> Reply:
         reply = None
-        events = self.stream(principal, message, conversation_id, False, external_key, request_key)
+        events = self.stream(
+            principal, message, conversation_id, False, external_key, request_key, intent
+        )
         for event in events:
             if event.kind == "reply":
                 reply = Reply.model_validate(event.data)
@@ -146,10 +166,12 @@ class Assistant:
         tokens: bool = True,
         external_key: str | None = None,
         request_key: str | None = None,
+        intent: str | None = None,
     ) -> Iterator[Event]:
         """`external_key` names where the conversation lives (a Slack thread): the same key
         continues the same conversation. `request_key` is the client's idempotency key for
-        this message: a resent message with the same key logs nothing twice."""
+        this message: a resent message with the same key logs nothing twice. `intent` is a
+        reading the user chose from a clarification's choices."""
         message = message.strip()
         if not message:
             raise ValueError("empty message")
@@ -167,7 +189,7 @@ class Assistant:
             templates=self.templates,
             request_key=request_key,
         )
-        agent = self._agent(ctx, guard)
+        agent = self._agent(ctx, guard, intent)
         history = [*conversation.history, HumanMessage(question)]
         self.audit.record(principal, "ask", target=conversation.id, message=question)
         state: dict[str, Any] = {}
@@ -185,7 +207,8 @@ class Assistant:
             self.audit.record(
                 principal, "gate:model", target=conversation.id, masked=dict(guard.masked)
             )
-        yield Event("reply", self._reply(conversation.id, answer, ctx, principal).model_dump())
+        reply = self._reply(conversation.id, answer, ctx, principal, state.get("messages", []))
+        yield Event("reply", reply.model_dump())
 
     def _run(
         self,
@@ -222,10 +245,11 @@ class Assistant:
         if pending:
             yield Event("token", {"text": reveal(pending, principal, vault)})
 
-    def _agent(self, ctx: ToolContext, guard: PrivacyGuard) -> Any:
+    def _agent(self, ctx: ToolContext, guard: PrivacyGuard, intent: str | None) -> Any:
         model = self.model or self._configured_model(ctx.principal, guard)
         who = ctx.principal
-        context = context_message(ctx.today, who.user_id, who.role.value, ctx.focus.as_dict())
+        focus = ctx.focus.as_dict()
+        context = context_message(ctx.today, who.user_id, who.role.value, focus, intent)
         system = f"{self.system_prompt}\n\n{context.content}"
         # First listed wraps outermost: audit sees the model's (pseudonymised) arguments.
         middleware: list[Any] = [
@@ -249,7 +273,10 @@ class Assistant:
         if not guard.allow_raw:
             contacts = vault.tokens_for([(EntityType.PERSON, n) for n in contacts])
         vocabulary = self._pipeline_vocabulary(principal, accounts, regions, guard)
-        return offline_planner(self.settings, [*accounts, *contacts], vocabulary)
+        if self.intents is None:
+            raise ModelNotConfigured("the offline planner needs an intent classifier")
+        lexicon = [*accounts, *contacts]
+        return offline_planner(self.settings, self.intents(), lexicon, vocabulary)
 
     def _pipeline_vocabulary(
         self, principal: Principal, accounts: list[str], regions: list[str], guard: PrivacyGuard
@@ -312,7 +339,12 @@ class Assistant:
         return out
 
     def _reply(
-        self, conversation_id: str, answer: str, ctx: ToolContext, principal: Principal
+        self,
+        conversation_id: str,
+        answer: str,
+        ctx: ToolContext,
+        principal: Principal,
+        messages: list[BaseMessage],
     ) -> Reply:
         """The reply as its reader may see it: every text in it goes through `Disclosure`."""
         reply = Reply(
@@ -327,8 +359,17 @@ class Assistant:
             ],
             focus=ctx.focus.as_dict(),
             charts=ctx.turn.charts,
+            choices=_choices(messages),
         )
         return Disclosure(principal, self.redactor()).model(reply)
+
+
+def _choices(messages: list[BaseMessage]) -> list[Choice]:
+    """The choices the final answer offers, when it is a clarification."""
+    for message in reversed(messages):
+        if isinstance(message, AIMessage) and not message.tool_calls:
+            return [Choice.model_validate(c) for c in message.additional_kwargs.get("choices", [])]
+    return []
 
 
 def _cited_ids(answer: str) -> list[str]:

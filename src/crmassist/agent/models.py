@@ -5,9 +5,9 @@ from __future__ import annotations
 from langchain_core.language_models import BaseChatModel
 
 from crmassist.agent.planner.compose import Phrases
+from crmassist.agent.planner.intents import IntentClassifier
 from crmassist.agent.planner.model import OfflinePlanner, Planner
 from crmassist.agent.planner.pipeline_reading import Vocabulary
-from crmassist.agent.planner.understanding import IntentModel
 from crmassist.errors import CrmassistError
 from crmassist.settings import Settings
 
@@ -17,13 +17,12 @@ class ModelNotConfigured(CrmassistError):
 
 
 def offline_planner(
-    settings: Settings, lexicon: list[str], vocabulary: Vocabulary
+    settings: Settings, intents: IntentClassifier, lexicon: list[str], vocabulary: Vocabulary
 ) -> OfflinePlanner:
-    """The deterministic planner; `lexicon` holds the customer and contact names the asker
-    may see (contacts as pseudonyms), `vocabulary` the names pipeline questions filter on."""
-    planner = Planner(
-        IntentModel.load(settings.prompts_dir), Phrases(settings.prompts_dir), lexicon, vocabulary
-    )
+    """The deterministic planner; `intents` reads what a request means, `lexicon` holds the
+    customer and contact names the asker may see (contacts as pseudonyms), `vocabulary` the
+    names pipeline questions filter on."""
+    planner = Planner(intents, Phrases(settings.prompts_dir), lexicon, vocabulary)
     return OfflinePlanner(planner=planner)
 
 

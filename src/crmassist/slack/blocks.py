@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -45,6 +46,8 @@ def reply_blocks(reply: Reply, buttons: bool = True) -> list[dict[str, Any]]:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": cited[:MAX_TEXT]}]}
         )
+    if choices := choice_buttons(reply):
+        blocks.append({"type": "actions", "elements": choices})
     if buttons and reply.focus.get("account_id"):
         blocks.append(
             {
@@ -56,6 +59,25 @@ def reply_blocks(reply: Reply, buttons: bool = True) -> list[dict[str, Any]]:
             }
         )
     return blocks
+
+
+CHOOSE_READING = "choose_reading"
+"""Action ids of a clarification's buttons start with this (one per reading)."""
+MAX_VALUE = 2000  # a button value's limit
+
+
+def choice_buttons(reply: Reply) -> list[dict[str, Any]]:
+    """A clarification's readings as buttons: a click asks again with that reading."""
+    buttons = []
+    for n, choice in enumerate(reply.choices):
+        value = json.dumps(
+            {"conversation": reply.conversation_id, "message": choice.message,
+             "intent": choice.intent},
+            ensure_ascii=False,
+        )  # fmt: skip
+        if len(value) <= MAX_VALUE:
+            buttons.append(_button(choice.label[:75], f"{CHOOSE_READING}:{n}", value))
+    return buttons
 
 
 def _pieces(text: str) -> list[str]:

@@ -31,6 +31,7 @@ from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import Account, User
 from crmassist.runtime import Runtime
 from crmassist.slack.blocks import (
+    CHOOSE_READING,
     HELP,
     account_options,
     escape,
@@ -271,6 +272,25 @@ def register(app: App, bot: SlackBot) -> None:
             blocks=reply_blocks(reply, buttons=False),
             thread_ts=thread,
         )
+
+    @app.action(re.compile(rf"^{CHOOSE_READING}:\d+$"))
+    def on_choice(ack: Ack, body: dict[str, Any], action: dict[str, Any], say: Say) -> None:
+        """A reading picked from a clarification: the same request, answered as that."""
+        ack()
+        principal = bot.principal(body["user"]["id"])
+        if principal is None:
+            return
+        container = body.get("container", {})
+        thread = container.get("thread_ts") or container.get("message_ts")
+        picked = json.loads(action["value"])
+        try:
+            reply = bot.rt.assistant().ask(
+                principal, picked["message"], picked["conversation"], intent=picked["intent"]
+            )
+        except NotFound:
+            say(text=NOT_YOUR_CONVERSATION, thread_ts=thread)
+            return
+        say(text=escape(reply.answer)[:3000], blocks=reply_blocks(reply), thread_ts=thread)
 
     @app.action("log_as_call")
     def on_log_button(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -33,14 +33,20 @@ from pydantic import ConfigDict, Field
 from crmassist.agent.planner import compose, pipeline_reading, understanding
 from crmassist.agent.planner.compose import Phrases
 from crmassist.agent.planner.describe import Describer
+from crmassist.agent.planner.intents import NONE, IntentClassifier, Reading
 from crmassist.agent.planner.pipeline_reading import Vocabulary
-from crmassist.agent.planner.understanding import IntentModel
+from crmassist.retrieval.sparse import Bm25Encoder
 
 CONTEXT_PREFIX = "Conversation context"
 _ACCOUNT = re.compile(r"\[account (?P<id>[^\]\s]+)\]")
 _CONTACT = re.compile(r"\[contact (?P<id>[^\]\s]+)\]")
 _TODAY = re.compile(r"Today is (\d{4}-\d{2}-\d{2})")
 _USER = re.compile(r"You are helping (\S+)")
+_CHOSEN = re.compile(r"^The user chose the reading: (\w+)\.$", re.MULTILINE)
+_TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, Chinese words
+KB_SUPPORT = 0.34
+"""A knowledge-base answer needs at least this share of the question's terms (customer
+names aside) in the article it quotes: a question no article is about gets asked back."""
 _LAST_PIPELINE = re.compile(r"^Last pipeline query: (\{.*\})$", re.MULTILINE)
 
 NEEDS_CUSTOMER = {"customer_overview", "open_tickets", "draft_follow_up", "log_interaction"}
@@ -48,9 +54,10 @@ MAY_NAME_CUSTOMER = {"search_interactions", "churn_risk", "create_task", "list_t
 
 
 def context_message(
-    today: date, user_id: str, role: str, focus: dict[str, str | None]
+    today: date, user_id: str, role: str, focus: dict[str, str | None], intent: str | None = None
 ) -> SystemMessage:
-    """The per-turn context every model gets, in words a model reads and a parser can too."""
+    """The per-turn context every model gets, in words a model reads and a parser can too.
+    `intent` is the reading the user picked from a clarification's choices."""
     lines = [f"{CONTEXT_PREFIX}: Today is {today.isoformat()}. You are helping {user_id} ({role})."]
     if focus.get("account_id"):
         lines.append(f"Current customer: {focus['account_name']} [account {focus['account_id']}].")
@@ -58,6 +65,8 @@ def context_message(
         lines.append(f"Current contact: {focus['contact_name']} [contact {focus['contact_id']}].")
     if focus.get("pipeline"):
         lines.append(f"Last pipeline query: {focus['pipeline']}")
+    if intent:
+        lines.append(f"The user chose the reading: {intent}.")
     return SystemMessage("\n".join(lines))
 
 
@@ -75,6 +84,12 @@ class Turn:
     """(tool name, arguments, parsed result, failed) for each tool call made this turn."""
     last_pipeline: dict[str, Any] | None = None
     """The previous pipeline question's arguments, for follow-ups that refine it."""
+    chosen: str | None = None
+    """The reading the user picked from a clarification, if this turn answers one."""
+    previous: str | None = None
+    """The conversation's previous request: a prior for short follow-ups."""
+    reading: Reading | None = None
+    """What the planner took the request to mean (set once per step)."""
 
     def result_of(self, tool: str) -> Any:
         for name, _, result, failed in reversed(self.calls):
@@ -97,6 +112,7 @@ def read_turn(messages: Sequence[BaseMessage]) -> Turn:
         if isinstance(m, SystemMessage) and CONTEXT_PREFIX in str(m.content)
     )
     request = str(messages[last_human].content).strip()
+    earlier = [m for m in messages[:last_human] if isinstance(m, HumanMessage)]
     results = {
         m.tool_call_id: (m.content, m.status == "error")
         for m in messages[last_human:]
@@ -122,6 +138,8 @@ def read_turn(messages: Sequence[BaseMessage]) -> Turn:
         contact_id=contact.group("id") if contact else None,
         calls=calls,
         last_pipeline=json.loads(last_pipeline.group(1)) if last_pipeline else None,
+        chosen=chosen.group(1) if (chosen := _CHOSEN.search(context)) else None,
+        previous=str(earlier[-1].content).strip() if earlier else None,
     )
 
 
@@ -135,15 +153,28 @@ def _parse(content: Any, failed: bool) -> Any:
         return text
 
 
-Step = tuple[str, dict[str, Any]] | str
-"""The next tool call (name, arguments), or the final answer's text."""
+@dataclass(frozen=True)
+class Clarification:
+    """A final answer that asks back: the question, and the readings to pick from."""
+
+    text: str
+    choices: list[dict[str, str]] = field(default_factory=list)
+    """Each: `label` (in the asker's language), `message` (the request), `intent`."""
+
+
+Step = tuple[str, dict[str, Any]] | str | Clarification
+"""The next tool call (name, arguments), the final answer's text, or a question back."""
 
 
 class Planner:
     """Decides the next step of a turn from the request and the results so far."""
 
     def __init__(
-        self, intents: IntentModel, phrases: Phrases, lexicon: list[str], vocabulary: Vocabulary
+        self,
+        intents: IntentClassifier,
+        phrases: Phrases,
+        lexicon: list[str],
+        vocabulary: Vocabulary,
     ) -> None:
         self.intents = intents
         self.phrases = phrases
@@ -154,10 +185,14 @@ class Planner:
         say = self._sayer(turn.lang)
         if turn.failure is not None:
             return say("tool_error", error=turn.failure)
-        intent = self.intents.classify(turn.request)
-        if self._reads_as_pipeline(turn, intent, unsure=intent is None):
+        turn = replace(turn, reading=self._read(turn))
+        assert turn.reading is not None
+        intent = turn.reading.intent
+        if self._reads_as_pipeline(turn, intent, unsure=intent in (None, NONE)):
             intent = "pipeline_query"
         if intent is None:
+            return self._clarify(turn, turn.reading)
+        if intent == NONE:
             return say("not_understood")
         if intent == "help":
             return say("help")
@@ -171,6 +206,36 @@ class Planner:
         if isinstance(step, tuple) and step[0] not in tools:
             return say("tool_error", error=f"the tool {step[0]} is not available")
         return step
+
+    def _read(self, turn: Turn) -> Reading:
+        """The request's reading; a reading the user chose stands. An unsure reading of a
+        short follow-up ("what about last month?") leans on the previous request's, when
+        that one is still among this one's likely readings."""
+        if turn.chosen in self.intents.names:
+            return Reading.chosen(turn.chosen)
+        reading = self.intents.read(turn.request)
+        if reading.intent is not None or not turn.previous:
+            return reading
+        blended = reading.blend(self.intents.read(turn.previous))
+        plausible = blended.best in reading.likeliest(n=3, floor=0.05, exclude=(NONE,))
+        return blended if blended.intent is not None and plausible else reading
+
+    def _clarify(self, turn: Turn, reading: Reading, exclude: Sequence[str] = ()) -> Step:
+        """Ask back with the two or three likeliest readings, or say what I can do when no
+        reading is likely at all."""
+        options = reading.likeliest(exclude=(NONE, *exclude))
+        if not options:
+            return self.phrases.say(turn.lang, "not_understood")
+        labels = [self.intents.label(name, turn.lang) for name in options]
+        listed = labels[0]
+        if len(labels) > 1:
+            last = self.phrases.say(turn.lang, "clarify_or", option=labels[-1])
+            listed = self.phrases.say(turn.lang, "clarify_sep").join(labels[:-1]) + last
+        choices = [
+            {"label": label, "message": turn.request, "intent": name}
+            for name, label in zip(options, labels, strict=True)
+        ]
+        return Clarification(self.phrases.say(turn.lang, "clarify", options=listed), choices)
 
     def _sayer(self, lang: str) -> Callable[..., str]:
         return lambda key, **values: self.phrases.say(lang, key, **values)
@@ -225,8 +290,23 @@ class Planner:
             return ("search_knowledge", {"query": turn.request})
         if not results:
             return self.phrases.say(turn.lang, "kb_none")
+        if not self._kb_supports(turn, results) and turn.reading is not None:
+            return self._clarify(turn, turn.reading, exclude=("search_knowledge",))
         extract = compose.best_sentences(turn.request, results)
         return self.phrases.say(turn.lang, "kb_intro") + "\n" + extract.markdown()
+
+    def _kb_supports(self, turn: Turn, results: list[dict[str, Any]]) -> bool:
+        """Whether the best articles are about the question: enough of its terms (customer
+        names aside: "why is Acme a champion?" is not about pumps) appear in one of them."""
+        wanted = _TERMS.terms(turn.request)
+        if mention := understanding.find_mention(turn.request, self.lexicon):
+            wanted -= _TERMS.terms(mention.name)
+        if not wanted:
+            return True
+        covered = max(
+            len(wanted & _TERMS.terms(r.get("text") or r.get("snippet", ""))) for r in results[:2]
+        )
+        return covered / len(wanted) >= KB_SUPPORT
 
     def _find_customer(self, turn: Turn, account: str | None) -> Step:
         mention = understanding.find_mention(turn.request, self.lexicon)
@@ -437,12 +517,17 @@ class OfflinePlanner(BaseChatModel):
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=chunk)
             yield chunk
+        if message.additional_kwargs:  # a clarification's choices, once, after its words
+            extra = AIMessageChunk(content="", additional_kwargs=message.additional_kwargs)
+            yield ChatGenerationChunk(message=extra)
 
     def _decide(self, messages: list[BaseMessage]) -> AIMessage:
         turn = read_turn(messages)
         step = self.planner.next_step(turn, set(self.tool_names))
         if isinstance(step, str):
             return AIMessage(content=step)
+        if isinstance(step, Clarification):
+            return AIMessage(content=step.text, additional_kwargs={"choices": step.choices})
         name, args = step
         call_id = f"call_{len(turn.calls) + 1}_{name}"
         return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}])

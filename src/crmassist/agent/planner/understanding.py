@@ -1,9 +1,8 @@
-"""Reading a request without a language model: which intent, which customer, which
-arguments. Intents and their cues live in `prompts/intents.yaml`.
+"""Reading a request without a language model: which customer, which arguments. Which
+intent is `intents.py`'s job (a classifier over sentence embeddings).
 
 Deterministic by construction: the same request, context and lexicon always give the
-same reading. When nothing scores high enough, the reading is `None` and the planner says
-so instead of guessing.
+same reading.
 """
 
 from __future__ import annotations
@@ -11,10 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
@@ -24,56 +21,6 @@ from crmassist.domain.periods import parse_day
 from crmassist.privacy.entities import TOKEN_PATTERN
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-
-
-@dataclass(frozen=True)
-class Cue:
-    pattern: re.Pattern[str]
-    weight: float
-
-
-@dataclass(frozen=True)
-class Intent:
-    name: str
-    cues: tuple[Cue, ...]
-    exemplars: tuple[str, ...]
-
-    def score(self, text: str) -> float:
-        cue_score = sum(c.weight for c in self.cues if c.pattern.search(text))
-        if not cue_score:
-            return 0.0
-        closest = max((fuzz.token_set_ratio(text, e) for e in self.exemplars), default=0.0)
-        return cue_score + closest / 100
-
-
-@dataclass(frozen=True)
-class IntentModel:
-    intents: tuple[Intent, ...]
-    min_score: float
-
-    @classmethod
-    def load(cls, prompts_dir: Path) -> IntentModel:
-        raw = yaml.safe_load((prompts_dir / "intents.yaml").read_text(encoding="utf-8"))
-        intents = tuple(
-            Intent(
-                name,
-                tuple(
-                    Cue(re.compile(c["pattern"], re.IGNORECASE), float(c["weight"]))
-                    for c in spec["cues"]
-                ),
-                tuple(spec.get("exemplars", ())),
-            )
-            for name, spec in raw["intents"].items()
-        )
-        return cls(intents, float(raw["min_score"]))
-
-    def classify(self, text: str) -> str | None:
-        """The best intent, or None below the bar. Ties go to the one listed first."""
-        best, best_score = None, self.min_score
-        for intent in self.intents:
-            if (score := intent.score(text)) > best_score:
-                best, best_score = intent.name, score
-        return best
 
 
 # --- customers ---------------------------------------------------------------------------------

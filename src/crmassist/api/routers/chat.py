@@ -21,6 +21,11 @@ router = APIRouter(prefix="/v1", tags=["assistant"])
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=4000, examples=["prepare me for Acme"])
     conversation_id: str | None = Field(None, description="Continue this conversation.")
+    intent: str | None = Field(
+        None,
+        pattern=r"^[a-z_]{1,40}$",
+        description="A reading picked from a reply's `choices` (send its `message` with it).",
+    )
 
 
 @router.post(
@@ -43,10 +48,18 @@ def chat(
     request.app.state.metrics.turns.labels(str(streamed).lower()).inc()
     if not streamed:
         return assistant.ask(
-            principal, body.message, body.conversation_id, request_key=idempotency_key
+            principal,
+            body.message,
+            body.conversation_id,
+            request_key=idempotency_key,
+            intent=body.intent,
         )
     events = assistant.stream(
-        principal, body.message, body.conversation_id, request_key=idempotency_key
+        principal,
+        body.message,
+        body.conversation_id,
+        request_key=idempotency_key,
+        intent=body.intent,
     )
     return StreamingResponse(_sse(events), media_type="text/event-stream")
 
