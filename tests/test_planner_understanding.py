@@ -117,23 +117,21 @@ def test_unsure_readings_are_asked_back_with_choices_that_rerun(
     """Below the bar the planner asks back with the likeliest readings (not `none`); the
     chosen one then runs as asked, in either language."""
     ranked = (("churn_risk", 0.41), ("customer_segments", 0.3), (NONE, 0.2), ("help", 0.09))
-    readings = {
-        q: Reading(ranked, 0.5) for q in ("which customers should I look at?", "我该关注哪些客户")
-    }
+    readings = {q: Reading(ranked, 0.5) for q in ("should I worry about anyone?", "我该担心谁")}
     unsure = planner(Unsure(intents, readings))
-    asked = unsure.next_step(turn("which customers should I look at?"), TOOLS)
+    asked = unsure.next_step(turn("should I worry about anyone?"), TOOLS)
     assert isinstance(asked, Clarification)
     assert [c["intent"] for c in asked.choices] == ["churn_risk", "customer_segments", "help"]
-    assert all(c["message"] == "which customers should I look at?" for c in asked.choices)
+    assert all(c["message"] == "should I worry about anyone?" for c in asked.choices)
     assert asked.choices[0]["label"] == intents.label("churn_risk", "en")
     assert asked.text == (
         "I am not sure what you mean. Did you mean churn risk, customer value tiers or "
         "what I can do?"
     )
-    picked = unsure.next_step(turn("which customers should I look at?", chosen="churn_risk"), TOOLS)
+    picked = unsure.next_step(turn("should I worry about anyone?", chosen="churn_risk"), TOOLS)
     assert picked == ("churn_risk", {"limit": 5})
 
-    zh = unsure.next_step(turn("我该关注哪些客户"), TOOLS)
+    zh = unsure.next_step(turn("我该担心谁"), TOOLS)
     assert isinstance(zh, Clarification)
     assert zh.choices[1]["label"] == intents.label("customer_segments", "zh")
     assert zh.text.startswith("我不太确定您的意思。您是想看流失风险、")
