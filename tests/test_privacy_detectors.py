@@ -494,9 +494,9 @@ def test_address_negatives(text: str) -> None:
 
 
 def lexicon_names(text: str) -> list[str]:
-    from crmassist.privacy.lexicon import LexiconNameDetector, faker_lexicon
+    from crmassist.privacy.lexicon import LexiconNameDetector, name_lexicon
 
-    return [text[d.start : d.end] for d in LexiconNameDetector(faker_lexicon()).find(text)]
+    return [text[d.start : d.end] for d in LexiconNameDetector(name_lexicon()).find(text)]
 
 
 @pytest.mark.parametrize(
@@ -507,6 +507,9 @@ def lexicon_names(text: str) -> list[str]:
         ("the invoice went to Maclean yesterday", ["Maclean"]),
         ("My name is Terence Vassiliev", ["Terence Vassiliev"]),
         ("My name is Quarantino", ["Quarantino"]),  # unknown to the lexicon, cued
+        ("the quote is for Oluwaseun Okafor", ["Oluwaseun Okafor"]),  # names-dataset only
+        ("Bongani Dlamini approved it", ["Bongani Dlamini"]),
+        ("please send it to Priyanka today", ["Priyanka"]),
     ],
 )
 def test_lexicon_and_cue_names(text: str, names: list[str]) -> None:
@@ -521,6 +524,8 @@ def test_lexicon_and_cue_names(text: str, names: list[str]) -> None:
         "Smith Holdings Ltd signed",  # an organisation
         "Filters shipped in May",
         "SUPPORT TEAM",
+        "The order ships from Austria to Cyprus",  # names in names-dataset, places here
+        "We will call the New Zealand office",
     ],
 )
 def test_lexicon_negatives(text: str) -> None:
@@ -542,3 +547,29 @@ def test_chinese_names_by_cue(text: str, names: list[str]) -> None:
     from crmassist.privacy.lexicon import ChineseNameDetector
 
     assert [text[d.start : d.end] for d in ChineseNameDetector().find(text)] == names
+
+
+def test_names_dataset_lexicon_extends_fakers_without_common_words_or_countries() -> None:
+    from crmassist.privacy.lexicon import faker_lexicon, name_lexicon
+
+    wide, faker = name_lexicon(), faker_lexicon()
+    assert faker.first < wide.first and faker.last < wide.last
+    assert not faker.knows("Oluwaseun") and wide.knows("Oluwaseun")
+    assert not any(wide.knows(w) for w in ("the", "will", "Austria", "Canada"))
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("刘洋已经确认了订单", ["刘洋"]),  # no cue, no title: jieba tags it nr
+        ("下午和陈晓明通电话，他说价格可以", ["陈晓明"]),
+        ("廖秀英 湖南省长沙市", ["廖秀英"]),  # a lone surname joined to the given name
+        ("请把滤芯寄到浙江省杭州市西湖区文三路", []),
+        ("这款净水器的滤芯需要定期更换", []),
+        ("Ana Dias called", []),
+    ],
+)
+def test_chinese_names_by_jieba_tags(text: str, names: list[str]) -> None:
+    from crmassist.privacy.lexicon import JiebaNameDetector
+
+    assert [text[d.start : d.end] for d in JiebaNameDetector().find(text)] == names

@@ -97,10 +97,11 @@ def test_outside_set_held_out_split(sessions: sessionmaker[Session]) -> None:
         assert scores.recall(key) >= 0.98, key
     assert scores.precision() >= 0.80
     # Below the targets (card and phone 0.98, person 0.90): today's floors, so they
-    # cannot slip while the gap is open (docs/privacy.md lists what is missed).
+    # cannot slip while the gap is open (docs/privacy.md lists what is missed). Person
+    # recall was 0.563 before the names-dataset lexicon and jieba's name tags (0.788 now).
     assert scores.recall("CARD") >= 0.97
     assert scores.recall("PHONE") >= 0.85
-    assert scores.recall("PERSON") >= 0.55
+    assert scores.recall("PERSON") >= 0.77
 
 
 @pytest.mark.slow

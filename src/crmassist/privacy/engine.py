@@ -45,7 +45,13 @@ from crmassist.privacy.detectors import (
     person_span,
 )
 from crmassist.privacy.entities import Detection, EntityType
-from crmassist.privacy.lexicon import ChineseNameDetector, LexiconNameDetector, faker_lexicon
+from crmassist.privacy.lexicon import (
+    NAME_RANK_CUTOFF,
+    ChineseNameDetector,
+    JiebaNameDetector,
+    LexiconNameDetector,
+    name_lexicon,
+)
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -249,10 +255,14 @@ def names_recognizer(pattern: re.Pattern[str], score: float) -> DetectorRecogniz
 
 
 @functools.cache
-def shared_engine(ner: bool) -> SharedEngine:
-    """Built once per process and setting; loading spaCy is the slow part."""
-    finders: list[Finder] = [*STATIC_DETECTORS, LexiconNameDetector(faker_lexicon())]
-    finders.append(ChineseNameDetector())
+def shared_engine(ner: bool, name_rank: int = NAME_RANK_CUTOFF) -> SharedEngine:
+    """Built once per process and setting; loading spaCy is the slow part.
+
+    `name_rank`: the names-dataset popularity cut-off of the name lexicon (0: Faker's
+    names only; the benchmark's ablation compares the two).
+    """
+    finders: list[Finder] = [*STATIC_DETECTORS, LexiconNameDetector(name_lexicon(name_rank))]
+    finders += [ChineseNameDetector(), JiebaNameDetector()]
     recognizers: list[Any] = [DetectorRecognizer(d) for d in finders]
     recognizers += presidio_predefined()
     no_nlp = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "none"}])

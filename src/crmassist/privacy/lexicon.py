@@ -1,23 +1,29 @@
 """Names nobody told the CRM about: a first-name / surname lexicon plus role cues.
 
 The lexicon is Faker's per-locale person providers (given names and surnames of the
-locales a CRM meets, Latin script only), loaded once when the engine is built. Words that
-are also everyday English (Faker's own list of common English words, plus calendar words)
-only count as names next to another name or after a cue. A lone lexicon word at the
-start of a sentence needs a cue too: "Will", "Grant" or "Young" open sentences as verbs
-and adjectives far more often than as people.
+locales a CRM meets, Latin script only) plus the names of `data/name_lexicon.tsv.gz`
+(derived from names-dataset, 105 countries, by `build_name_lexicon`) whose best rank in
+some country is within `NAME_RANK_CUTOFF`; loaded once when the engine is built. Words that
+are also everyday English (Faker's own list of common English words, spaCy's English stop
+words, plus calendar words) only count as names next to another name or after a cue. A
+lone lexicon word at the start of a sentence needs a cue too: "Will", "Grant" or "Young"
+open sentences as verbs and adjectives far more often than as people.
 
 Chinese names have no capital letters and no spaces: a surname (Faker zh_CN's surname
-list) plus one or two characters counts only between a cue (客户, 联系人, 我叫, 跟进 …)
-and a boundary, before a title (先生, 女士, 经理 …), or alone on a line (signatures).
+list) plus one or two characters counts between a cue (客户, 联系人, 我叫, 跟进 …) and a
+boundary, before a title (先生, 女士, 经理 …), or alone on a line (signatures); and
+without a cue where jieba's part-of-speech tagger calls it a person name (`nr`).
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import importlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from crmassist.privacy.detectors import (
     SCORE_LEXICON_PAIR,
@@ -32,6 +38,8 @@ LATIN_LOCALES = (
     "es_MX", "pt_BR", "pt_PT", "it_IT", "nl_NL", "sv_SE", "da_DK", "no_NO", "fi_FI", "pl_PL",
     "cs_CZ", "hu_HU", "ro_RO", "tr_TR", "hr_HR", "sl_SI", "sk_SK",
 )  # fmt: skip
+NAME_DATA = Path(__file__).resolve().parent / "data" / "name_lexicon.tsv.gz"
+NAME_RANK_CUTOFF = 3000  # tuned on the outside set's dev split (docs/privacy.md)
 CUE_SOURCE = "name_cue"  # a name placed by a cue ("my name is", "Hi"), lexicon or not
 _NAME_ATTRS = ("first_names", "first_names_male", "first_names_female")
 _SURNAME_ATTRS = ("last_names", "last_names_male", "last_names_female")
@@ -87,6 +95,22 @@ class NameLexicon:
 
 
 @functools.cache
+def name_lexicon(max_rank: int = NAME_RANK_CUTOFF) -> NameLexicon:
+    """Faker's names plus the shipped names-dataset names ranked within `max_rank`.
+
+    The dataset's names that are also common English words ("The", "Will") stay out.
+    """
+    faker = faker_lexicon()
+    first, last = set(faker.first), set(faker.last)
+    with gzip.open(NAME_DATA, "rt", encoding="utf-8") as rows:
+        for row in rows:
+            name, kind, rank = row.rstrip("\n").split("\t")
+            if int(rank) <= max_rank and name not in faker.common:
+                (first if kind == "first" else last).add(name)
+    return NameLexicon(frozenset(first), frozenset(last), faker.common)
+
+
+@functools.cache
 def faker_lexicon() -> NameLexicon:
     """Given names and surnames from Faker's Latin-script person providers."""
     first: set[str] = set()
@@ -112,8 +136,9 @@ def _latin_words(provider: type, attrs: tuple[str, ...]) -> set[str]:
 
 def _common_words() -> frozenset[str]:
     from faker.providers.lorem.en_US import Provider as EnglishWords
+    from spacy.lang.en.stop_words import STOP_WORDS
 
-    return frozenset(EnglishWords.word_list) | frozenset(_CALENDAR.split())
+    return frozenset(EnglishWords.word_list) | STOP_WORDS | frozenset(_CALENDAR.split())
 
 
 @dataclass(frozen=True)
@@ -239,3 +264,79 @@ class ChineseNameDetector:
             for m in pattern.finditer(text)
         ]
         return [Detection(EntityType.PERSON, s, e, SCORE_NAME_CUE, self.name) for s, e in spans]
+
+
+# --- Chinese names jieba's tagger finds ----------------------------------------------------
+
+# A tagged "name" right before one of these is a street, district or building: 金平张街.
+_ZH_PLACE_AFTER = frozenset("路街道巷弄号座栋楼省市区县镇乡村")
+
+
+@functools.cache
+def _zh_surnames() -> frozenset[str]:
+    from faker.providers.person.zh_CN import Provider as ChineseNames
+
+    return frozenset(s for s in ChineseNames.last_names if s)
+
+
+@functools.cache
+def _posseg() -> Any:
+    """jieba's part-of-speech tagger, its dictionary loaded once per process (~1 s)."""
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.posseg
+
+
+@dataclass(frozen=True)
+class JiebaNameDetector:
+    """Words jieba tags `nr` (person name) that open with a known surname, without a cue.
+
+    A lone surname tagged `nr` joins the given name after it (廖 + 秀英), and a name that
+    runs into a place suffix is left to the address detector.
+    """
+
+    name: str = "name_zh_jieba"
+    entity_types: tuple[EntityType, ...] = (EntityType.PERSON,)
+
+    def find(self, text: str) -> list[Detection]:
+        if _HAN.search(text) is None:
+            return []
+        found = []
+        for start, end in self._tagged(text):
+            word = text[start:end]
+            if 2 <= len(word) <= 4 and _opens_with_surname(word) and not self._place(text, end):
+                found.append(
+                    Detection(EntityType.PERSON, start, end, SCORE_LEXICON_SINGLE, self.name)
+                )
+        return found
+
+    @staticmethod
+    def _tagged(text: str) -> list[Span]:
+        spans: list[Span] = []
+        pos, joinable = 0, False
+        for pair in _posseg().cut(text):
+            word, flag = pair.word, pair.flag
+            start, pos = pos, pos + len(word)
+            if flag != "nr":
+                joinable = False
+                continue
+            if joinable and len(word) <= 2:
+                spans[-1] = (spans[-1][0], pos)
+            else:
+                spans.append((start, pos))
+            joinable = len(word) == 1 and word in _zh_surnames()
+        return spans
+
+    @staticmethod
+    def _place(text: str, end: int) -> bool:
+        return text[end - 1] in _ZH_PLACE_AFTER or text[end : end + 1] in _ZH_PLACE_AFTER
+
+
+def _opens_with_surname(word: str) -> bool:
+    surnames = _zh_surnames()
+    return word[0] in surnames or word[:2] in surnames
