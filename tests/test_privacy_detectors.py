@@ -573,3 +573,12 @@ def test_chinese_names_by_jieba_tags(text: str, names: list[str]) -> None:
     from crmassist.privacy.lexicon import JiebaNameDetector
 
     assert [text[d.start : d.end] for d in JiebaNameDetector().find(text)] == names
+
+
+@pytest.mark.parametrize("text", ["call on 2026-11-24", "mobile 76,000.00 EUR", "phone 12.05.2026"])
+def test_a_cue_word_does_not_claim_a_date_or_an_amount(text: str) -> None:
+    assert only(text, "PHONE") == []
+
+
+def test_a_cue_word_still_claims_an_ssn_shaped_like_a_date() -> None:
+    assert only("His social security number is 474-49-7577", "SSN") == ["474-49-7577"]

@@ -174,3 +174,34 @@ text = redactor.redact("Diego Alvarez <diego@aguaviva.com.br>, 李娜").text
 assert text.count("<PERSON_") == 2 and "<EMAIL_" in text, text
 """
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call on 2026-11-24 at 10:00 about the renewal",
+        "T-Mobile 76000.00 USD, closing 2026-12-15",
+        "smallest won deal in Dec 2017",
+        "pipeline by region: West, North, Asia",
+        "the Pro 500 leaks at the inlet",
+    ],
+)
+def test_dates_amounts_months_regions_and_products_are_not_personal(
+    with_ner: Redactor, text: str
+) -> None:
+    assert with_ner.redact(text).text == text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Antonio wants a discount on the renewal", "Antonio"),  # a given name opening a clause
+        ("Alena, can I call you back tomorrow?", "Alena"),
+    ],
+)
+def test_whole_names_are_masked(with_ner: Redactor, text: str, name: str) -> None:
+    redacted = with_ner.redact(text)
+    assert name not in redacted.text
+    assert not any(part in redacted.text.split() for part in name.split())

@@ -248,9 +248,21 @@ def _en(words: str) -> str:
     return rf"(?<![A-Za-z])(?i:{words})(?![A-Za-z])"
 
 
-def _cued_value(text: str, match: re.Match[str]) -> Span | None:
+_NOT_AN_IDENTIFIER = re.compile(
+    r"(?:19|20)[0-9]{2}([./\-])[0-9]{1,2}\1[0-9]{1,2}"  # a date: "call on 2026-11-24"
+    r"|[0-9]{1,2}([./\-])[0-9]{1,2}\2(?:19|20)[0-9]{2}"
+    r"|[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?|[0-9]+\.[0-9]{1,2}"  # an amount: "76,000.00"
+)
+
+
+def _cued_value(kind: EntityType, text: str, match: re.Match[str]) -> Span | None:
+    """The value a cue claims; a date or an amount after a cue word is no identifier
+    (a date of birth is the one identifier that is a date)."""
     start, end = match.span("value")
-    return None if _glued(text, end) or len(_digits(text[start:end])) < 5 else (start, end)
+    value = text[start:end]
+    if kind is not EntityType.DOB and _NOT_AN_IDENTIFIER.fullmatch(value):
+        return None
+    return None if _glued(text, end) or len(_digits(value)) < 5 else (start, end)
 
 
 _DIGIT_RUN = _NUM_BEFORE + r"[0-9](?:[ \-.]?[0-9]){{{lo},{hi}}}" + _NUM_AFTER
@@ -330,7 +342,7 @@ class CuedDetector:
         for cue in _CUE_SCAN.finditer(text):
             kind = EntityType[cue.lastgroup or ""]
             match = _CUE_VALUES[kind].match(text, cue.end())
-            span = _cued_value(text, match) if match is not None else None
+            span = _cued_value(kind, text, match) if match is not None else None
             if span is not None:
                 score = _CUE_SCORES.get(kind, SCORE_CUED)
                 found.append(Detection(kind, *span, score, f"cued_{kind.value.lower()}"))

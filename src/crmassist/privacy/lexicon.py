@@ -45,8 +45,23 @@ _NAME_ATTRS = ("first_names", "first_names_male", "first_names_female")
 _SURNAME_ATTRS = ("last_names", "last_names_male", "last_names_female")
 _CALENDAR = (
     "monday tuesday wednesday thursday friday saturday sunday january february march april "
-    "may june july august september october november december christmas easter"
+    "may june july august september october november december christmas easter "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun"
 )
+_GEOGRAPHY = (
+    "asia europe africa america americas oceania antarctica emea apac latam dach benelux nordics "
+    "north south east west central northeast northwest southeast southwest midwest"
+)
+"""Regions a CRM groups by; names-dataset lists some of them ("Asia") as given names."""
+_CLAUSE = re.compile(
+    r", [a-z]|"  # "Alena, can I …"
+    r" (?:[a-z]+[^s\W]s|[a-z]+ed|is|was|has|had|will|would|can|could|said|told|spent|sent|"
+    r"made|got|took|came|went|did|asked|called)\b"
+)
+"""After a sentence's first word, what makes it the subject: a verb ("Antonio wants",
+"Tristan spent"), not an object ("Grant access to the portal")."""
+_DETERMINER = re.compile(r"(?i:\b(?:the|a|an|our|their|this|that|each|every)\s+)$")
+""""the Pro 500", "a Jaguar": a determiner before one capitalised word makes it a thing."""
 # A word that starts with a Latin capital (the scan skips every other word in C).
 _WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÖØ-ÞĀ-ɏ][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
 _ORG_NEXT = re.compile(
@@ -138,7 +153,8 @@ def _common_words() -> frozenset[str]:
     from faker.providers.lorem.en_US import Provider as EnglishWords
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    return frozenset(EnglishWords.word_list) | STOP_WORDS | frozenset(_CALENDAR.split())
+    calendar_and_places = frozenset(_CALENDAR.split()) | frozenset(_GEOGRAPHY.split())
+    return frozenset(EnglishWords.word_list) | STOP_WORDS | calendar_and_places
 
 
 @dataclass(frozen=True)
@@ -184,9 +200,17 @@ class LexiconNameDetector:
         word = words[0]
         if word.casefold() in self.lexicon.common and not cued:
             return None
-        if _SENTENCE_START.search(before) and not cued:
+        if _DETERMINER.search(before) and not cued:
+            return None
+        if _SENTENCE_START.search(before) and not cued and not self._opens_a_clause(run[0]):
             return None
         return run[0].start(), run[0].end(), SCORE_NAME_CUE if cued else SCORE_LEXICON_SINGLE
+
+    def _opens_a_clause(self, word: re.Match[str]) -> bool:
+        """A known given name opening a sentence before a lowercase word is its subject:
+        "Antonio wants a discount" (a field label or a product is followed by ":" or digits)."""
+        after = word.string[word.end() : word.end() + 16]
+        return word.group().casefold() in self.lexicon.first and bool(_CLAUSE.match(after))
 
     def _speaker(self, text: str, word: re.Match[str], before: str) -> bool:
         return _is_speaker(self.lexicon, text, word, before)
