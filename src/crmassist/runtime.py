@@ -85,7 +85,7 @@ class Runtime:
             self.settings.prompts_dir,
             self.encoder if shared else E5Encoder(),  # type: ignore[arg-type]
             E5_MODEL,
-            self.settings.data_dir / "cache",
+            self.settings.resolved_cache_dir,
             self.settings.intent_confidence,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -101,6 +102,12 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL (tests: loopback)."
     )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Derived files that are rebuilt when missing (the intent classifier's "
+        "training), shared by every data directory. Default: `$XDG_CACHE_HOME/crmassist`, "
+        "else `~/.cache/crmassist`.",
+    )
     today: date | None = Field(
         default=None,
         description="Pin 'today' (demos, evals on a fixed dataset): relative dates are read "
@@ -116,3 +123,10 @@ class Settings(BaseSettings):
     @property
     def resolved_qdrant_path(self) -> Path:
         return self.qdrant_path or self.data_dir / "qdrant"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "crmassist"

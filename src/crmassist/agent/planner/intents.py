@@ -146,7 +146,10 @@ class IntentClassifier:
             labels = np.array([n for n, s in enumerate(specs) for _ in s.exemplars])
             vectors = encoder.embed_queries([_normalise(t) for t in texts])
             fitted = train(vectors, labels, ["zh" if is_chinese(t) else "en" for t in texts])
-            _write_cache(path, fitted)
+            try:
+                _write_cache(path, fitted)
+            except OSError as exc:  # a read-only cache costs start-up time, nothing else
+                log.warning("cannot cache the intent classifier in %s: %s", path.parent, exc)
             log.info(
                 "trained the intent classifier on %d exemplars in %.1f s (cv accuracy %.3f)",
                 len(texts),
