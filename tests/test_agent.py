@@ -164,8 +164,12 @@ def test_injection_in_the_message_changes_nothing(sample_rt: Runtime) -> None:
                 )
             )
         )
+        phones = set(session.scalars(sa.text("SELECT phone FROM contacts WHERE phone <> ''")))
+    # Whether the planner lists the rep's own deals or declines, nothing outside U001's scope
+    # and no phone number comes back.
     listed = set(re.findall(r"\[(O\d{4})\]", reply.answer))
-    assert listed and listed <= own
+    assert listed <= own
+    assert not any(phone in reply.answer for phone in phones)
 
 
 def test_every_tool_call_is_audited(sample_rt: Runtime) -> None:

@@ -312,6 +312,9 @@ class LogArgs(BaseModel):
     follow_up: str | None = Field(
         None, description='When to follow up, creating a task: "next Tuesday", "下周二".'
     )
+    follow_up_title: str | None = Field(
+        None, max_length=500, description="The follow-up task's title, in the user's language."
+    )
     idempotency_key: str | None = Field(None, description="Client key: the same key logs once.")
 
 
@@ -332,6 +335,7 @@ class LogInteraction(CrmTool):
         contact_id: str | None = None,
         when: str | None = None,
         follow_up: str | None = None,
+        follow_up_title: str | None = None,
         idempotency_key: str | None = None,
     ) -> str:
         account_id, _ = self.resolve_account(account_id, customer)
@@ -342,6 +346,7 @@ class LogInteraction(CrmTool):
             contact_id=contact_id or self.ctx.focus.contact_id,
             occurred_at=self._occurred(when),
             follow_up_on=self._day(follow_up) if follow_up else None,
+            follow_up_title=follow_up_title,
             idempotency_key=idempotency_key or self.ctx.write_key("log"),
         )
         with self.ctx.sessions.begin() as session:

@@ -38,6 +38,10 @@ from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.retrieval.sparse import Bm25Encoder
 
 CONTEXT_PREFIX = "Conversation context"
+_NOTE_HEADER = re.compile(
+    r"^(?P<channel>[A-Z][a-z]+) — (?P<account>.+?)(?: with (?P<contact>.+?))?, "
+    r"(?P<day>\d{4}-\d{2}-\d{2})"
+)
 _ACCOUNT = re.compile(r"\[account (?P<id>[^\]\s]+)\]")
 _CONTACT = re.compile(r"\[contact (?P<id>[^\]\s]+)\]")
 _TODAY = re.compile(r"Today is (\d{4}-\d{2}-\d{2})")
@@ -354,8 +358,24 @@ class Planner:
         scope = say("notes_scope_period", period=period) if period else ""
         if not results:
             return say("notes_none", scope=scope)
-        lines = [f"{r['snippet']} {r['cite']}" for r in results[:5]]
+        lines = [f"{self._note_header(turn, r['snippet'])} {r['cite']}" for r in results[:5]]
         return say("notes_intro", count=len(results), scope=scope) + "\n" + compose.bullet(lines)
+
+    def _note_header(self, turn: Turn, snippet: str) -> str:
+        """A note's indexed header ("Call — Acme with Maria, 2026-10-26") in the asker's
+        language; the note's own text stays as stored."""
+        head = _NOTE_HEADER.match(snippet)
+        if head is None:
+            return snippet
+        say, lang = self._sayer(turn.lang), turn.lang
+        channel = self.phrases.label(lang, "channel", head["channel"].lower())
+        who = say("note_with", contact=head["contact"]) if head["contact"] else ""
+        day = self.phrases.day(lang, head["day"], turn.today)
+        words = say(
+            "note_header", channel=channel[:1].upper() + channel[1:], account=head["account"],
+            who=who, day=day,
+        )  # fmt: skip
+        return words + snippet[head.end() :]
 
     def _log_interaction(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:
@@ -370,6 +390,11 @@ class Planner:
             }
             if reading.follow_up:
                 args["follow_up"] = reading.follow_up
+                found = turn.result_of("find_customer")
+                name = found[0]["account_name"] if found else ""
+                args["follow_up_title"] = self.phrases.say(
+                    turn.lang, "follow_up_task", customer=name
+                ).strip()
             if reading.when:
                 args["when"] = reading.when
             return ("log_interaction", args)
