@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crmassist.domain.periods import MONTHS_EN, WEEKDAYS_EN
 from crmassist.privacy.detectors import (
     SCORE_LEXICON_PAIR,
     SCORE_LEXICON_SINGLE,
@@ -43,11 +44,15 @@ NAME_RANK_CUTOFF = 3000  # tuned on the outside set's dev split (docs/privacy.md
 CUE_SOURCE = "name_cue"  # a name placed by a cue ("my name is", "Hi"), lexicon or not
 _NAME_ATTRS = ("first_names", "first_names_male", "first_names_female")
 _SURNAME_ATTRS = ("last_names", "last_names_male", "last_names_female")
-_CALENDAR = (
-    "monday tuesday wednesday thursday friday saturday sunday january february march april "
-    "may june july august september october november december christmas easter "
-    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun"
-)
+_CALENDAR = frozenset((*WEEKDAYS_EN, *MONTHS_EN, *(w[:3] for w in (*WEEKDAYS_EN, *MONTHS_EN)))) | {
+    "sept",
+    "tues",
+    "thur",
+    "thurs",
+    "christmas",
+    "easter",
+}
+"""Calendar words and their abbreviations ("Dec 2017", "Mon"): never a name."""
 _GEOGRAPHY = (
     "asia europe africa america americas oceania antarctica emea apac latam dach benelux nordics "
     "north south east west central northeast northwest southeast southwest midwest"
@@ -153,7 +158,7 @@ def _common_words() -> frozenset[str]:
     from faker.providers.lorem.en_US import Provider as EnglishWords
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    calendar_and_places = frozenset(_CALENDAR.split()) | frozenset(_GEOGRAPHY.split())
+    calendar_and_places = _CALENDAR | frozenset(_GEOGRAPHY.split())
     return frozenset(EnglishWords.word_list) | STOP_WORDS | calendar_and_places
 
 
