@@ -49,6 +49,13 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Origin(enum.StrEnum):
+    """Who created a record: an import owns (and may prune) only what it brought."""
+
+    IMPORT = "import"
+    CRMASSIST = "crmassist"
+
+
 def _str_enum(cls: type[enum.Enum]) -> sa.Enum:
     return sa.Enum(
         cls,
@@ -69,6 +76,7 @@ class Base(DeclarativeBase):
         Audience: _str_enum(Audience),
         LifecycleStage: _str_enum(LifecycleStage),
         TaskStatus: _str_enum(TaskStatus),
+        Origin: _str_enum(Origin),
         datetime: UTCDateTime(),
         dict[str, Any]: sa.JSON,
         list[str]: sa.JSON,
@@ -161,6 +169,8 @@ class Interaction(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
     """Set when logged through crmassist: the same key from the same author logs once."""
+    origin: Mapped[Origin] = mapped_column(default=Origin.CRMASSIST, server_default="crmassist")
+    """The importer sets `import`; anything else was written here and is never pruned."""
 
     __table_args__ = (
         sa.UniqueConstraint("author_id", "idempotency_key", name="uq_interactions_idempotency"),
@@ -195,6 +205,7 @@ class Task(Base):
     due_date: Mapped[date | None] = mapped_column(index=True)
     status: Mapped[TaskStatus] = mapped_column(default=TaskStatus.OPEN)
     created_at: Mapped[datetime]
+    origin: Mapped[Origin] = mapped_column(default=Origin.CRMASSIST, server_default="crmassist")
 
 
 class KnowledgeArticle(Base):
