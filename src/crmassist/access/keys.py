@@ -7,16 +7,19 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from crmassist.access.directory import UnknownUser, principal_for
 from crmassist.access.principal import Principal
+from crmassist.db.engine import try_write
 from crmassist.domain.models import ApiKey, User
 
 PREFIX = "crm"
+LAST_USED_EVERY = timedelta(minutes=1)
+"""`last_used_at` is kept to this precision, so a busy key costs one write a minute."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,17 @@ def principal_for_key(session: Session, key: str) -> Principal | None:
         return None
     if not hmac.compare_digest(stored.secret_hash, _hash(secret)):
         return None
-    stored.last_used_at = datetime.now(UTC)
+    _note_use(session, stored, datetime.now(UTC))
     return principal_for(session, stored.user_id)
+
+
+def _note_use(session: Session, key: ApiKey, now: datetime) -> None:
+    """Record the key's last use on the side: a locked or read-only database skips it,
+    because authenticating must never wait on, or fail with, a write."""
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
+        return
+    touch = sa.update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
+    try_write(session.get_bind().engine, touch)
 
 
 def revoke_keys(session: Session, user_id: str, label: str | None = None) -> int:

@@ -1,13 +1,19 @@
-"""One error format for everything: RFC 9457 `application/problem+json`, with the request id."""
+"""One error format for everything: RFC 9457 `application/problem+json`, with the request id,
+declared in the OpenAPI document for every status the API answers with."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from crmassist.access.directory import UnknownUser
@@ -18,6 +24,38 @@ from crmassist.retrieval.search import SourceNotAllowed
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+
+
+class IdempotencyKeyReused(CrmassistError):
+    """An `Idempotency-Key` sent again with a different request: answering with the first
+    request's result would pass it off as this one's."""
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str | None
+    errors: list[FieldError] | None = Field(None, description="422: what was wrong where.")
+    problems: list[str] | None = Field(None, description="Import: `file:line: message`.")
+
+
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 503)
+"""What a /v1 route may answer besides success (each a problem+json body)."""
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": HTTPStatus(status).phrase}
+    for status in ERROR_STATUSES
+}
 
 
 def problem(
@@ -37,13 +75,20 @@ def problem(
 
 _STATUS: list[tuple[type[Exception], int, str]] = [
     (ImportValidationError, 422, "Invalid import"),
+    (IdempotencyKeyReused, 422, "Idempotency key reused"),
     (UnknownUser, 404, "Unknown user"),
     (NotFound, 404, "Not found"),
     (AccessDenied, 403, "Forbidden"),
     (SourceNotAllowed, 403, "Forbidden"),
     (IndexMissing, 503, "Index not built"),
     (CrmassistError, 400, "Bad request"),
+    (sqlalchemy.exc.IntegrityError, 409, "Conflict"),
+    (sqlalchemy.exc.OperationalError, 503, "Database unavailable"),
 ]
+_DETAIL = {
+    sqlalchemy.exc.IntegrityError: "a concurrent request changed the same records; try again",
+    sqlalchemy.exc.OperationalError: "the database did not answer; try again shortly",
+}
 
 
 def install(app: FastAPI) -> None:
@@ -62,25 +107,66 @@ def install(app: FastAPI) -> None:
     async def known(request: Request, exc: Exception) -> JSONResponse:
         for kind, status, title in _STATUS:
             if isinstance(exc, kind):
-                extra = {}
-                if isinstance(exc, ImportValidationError):
-                    extra["problems"] = [str(p) for p in exc.problems]
-                detail = str(exc.args[0]) if exc.args else ""
-                return problem(request, status, title, detail, **extra)
-        return await unexpected(request, exc)
+                return problem(request, status, title, _detail(exc), **_extra(exc))
+        raise exc  # the request middleware answers 500 and logs it
 
-    for kind in (CrmassistError, LookupError, PermissionError):
+    for kind in (CrmassistError, LookupError, PermissionError, sqlalchemy.exc.DBAPIError):
         app.add_exception_handler(kind, known)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-        return problem(request, 500, "Internal error", "the error was logged with its request id")
+        """Last resort only: the request middleware answers unexpected errors itself."""
+        return internal_error(request, exc)
+
+    app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
+
+
+def internal_error(request: Request, exc: BaseException) -> JSONResponse:
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem(request, 500, "Internal error", "the error was logged with its request id")
+
+
+def _detail(exc: Exception) -> str:
+    for kind, text in _DETAIL.items():
+        if isinstance(exc, kind):
+            log.warning("%s: %s", kind.__name__, exc)  # the statement stays in the log
+            return text
+    return str(exc.args[0]) if exc.args else ""
+
+
+def _extra(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ImportValidationError):
+        return {"problems": [str(p) for p in exc.problems]}
+    return {}
+
+
+def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI files an error model under `application/json`; ours is problem+json."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for operation in _operations(schema):
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status.startswith(("4", "5")) and "application/json" in content:
+                        content[PROBLEM] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
+def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return [op for path in schema.get("paths", {}).values() for op in path.values()]
 
 
 def _title(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:
