@@ -75,6 +75,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """A Runtime for one command; user-facing errors become one line on stderr, exit 1."""
+    from sqlalchemy import exc as sa_exc
+
+    from crmassist.db.engine import unavailable_reason
     from crmassist.errors import CrmassistError
     from crmassist.runtime import Runtime
 
@@ -85,6 +88,10 @@ def runtime() -> Iterator[Runtime]:
         fail(str(exc))
     except (LookupError, PermissionError) as exc:
         fail(str(exc.args[0]) if exc.args else str(exc))
+    except sa_exc.DBAPIError as exc:  # locked, read-only, gone: one line, not a traceback
+        if (reason := unavailable_reason(exc)) is None:
+            raise
+        fail(f"the database is {reason}; try again shortly")
     finally:
         rt.close()
 
@@ -95,20 +102,30 @@ def import_(
     prune: Annotated[
         bool, typer.Option(help="Delete records that the directory's files no longer contain.")
     ] = False,
+    prune_local: Annotated[
+        bool,
+        typer.Option(
+            help="With --prune, also delete notes and tasks created in crmassist that belong "
+            "to accounts or users the export no longer has (refused otherwise)."
+        ),
+    ] = False,
     index: Annotated[bool, typer.Option(help="Index what changed right after importing.")] = True,
 ) -> None:
-    """Validate and load a CRM export (see docs/data-format.md); nothing is written on error."""
+    """Validate and load a CRM export (see docs/data-format.md); nothing is written on error.
+    --prune never deletes notes and tasks created in crmassist for being absent."""
     with runtime() as rt:
-        run_import(rt, directory, prune)
+        run_import(rt, directory, prune, prune_local)
         if index:
             run_index(rt, rebuild=False)
 
 
-def run_import(rt: Runtime, directory: Path, prune: bool) -> None:
+def run_import(rt: Runtime, directory: Path, prune: bool, prune_local: bool = False) -> None:
     from crmassist.ingest.importer import ImportValidationError, import_directory
 
     try:
-        report = import_directory(directory, rt.sessions, prune=prune, as_of=rt.clock.today())
+        report = import_directory(
+            directory, rt.sessions, prune=prune, prune_local=prune_local, as_of=rt.clock.today()
+        )
     except ImportValidationError as exc:
         for problem in exc.problems:
             err.print(str(problem), highlight=False, markup=False)

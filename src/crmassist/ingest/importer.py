@@ -4,8 +4,11 @@ Validation runs to the end and reports every problem as `file:line: message`; if
 is any, nothing is written. Records are upserted by their source ids, so re-importing
 the same directory changes nothing. With `prune`, records missing from a file that is
 present are deleted, together with what hangs off them (an account's contacts, deals,
-orders, notes, tickets and tasks). Indexing is a separate step: the content hashes in
-`IndexedRecord` tell the indexer what changed.
+orders, notes, tickets and tasks). Notes and tasks created in crmassist (origin
+`crmassist`) are not the export's: they are never pruned for being absent from it, and a
+prune that would take them with their account or user is refused unless `prune_local`
+allows it. Indexing is a separate step: the content hashes in `IndexedRecord` tell the
+indexer what changed.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from crmassist.domain.models import (
     Message,
     Opportunity,
     Order,
+    Origin,
     Task,
     Team,
     Ticket,
@@ -158,16 +162,21 @@ def import_directory(
     sessions: sessionmaker[Session],
     *,
     prune: bool = False,
+    prune_local: bool = False,
     as_of: date,
 ) -> ImportReport:
     """Validate everything in `directory`, then write it all or nothing.
 
     `as_of` is the day lifecycle stages are judged from: the runtime clock's today.
+    `prune_local` lets a prune delete notes and tasks created in crmassist together with
+    the account or user they belong to; without it such a prune is refused.
     """
     report = ImportReport()
     parsed, problems = _parse(directory, report)
     with session_scope(sessions) as session:
         if problems := problems + _check(session, parsed, prune):
+            raise ImportValidationError(problems)
+        if prune and not prune_local and (problems := _local_records_in_the_way(session, parsed)):
             raise ImportValidationError(problems)
         for kind in KINDS:
             if kind.model is User and parsed.present(kind.name):
@@ -176,6 +185,7 @@ def import_directory(
                 _upsert(session, kind, _values(kind, parsed.rows[kind.name]), report)
         if prune:
             _prune(session, parsed, report)
+            report.warnings.extend(_kept_local_notes(session, parsed))
         _derive_lifecycle_stages(session, as_of)
     log.info("imported %s: %s", directory, report.rows())
     return report
@@ -316,7 +326,9 @@ def _authors_left_behind(session: Session, parsed: Parsed) -> list[Problem]:
         return []
     gone = _stored_ids(session, User) - parsed.ids("users")
     kept_accounts = parsed.ids("accounts") if parsed.present("accounts") else None
-    query = sa.select(Interaction.author_id, sa.func.count()).where(Interaction.author_id.in_(gone))
+    query = sa.select(Interaction.author_id, sa.func.count()).where(
+        Interaction.author_id.in_(gone), Interaction.origin == Origin.IMPORT
+    )
     if kept_accounts is not None:
         query = query.where(Interaction.account_id.in_(kept_accounts))
     return [
@@ -347,6 +359,8 @@ def _values(kind: Kind, rows: list[tuple[int, Row]]) -> list[dict[str, Any]]:
             data["team_id"] = team_id(team) if team else None
         elif isinstance(row, ArticleRow):
             data["lang"] = row.lang or detect_lang(f"{row.title}\n{row.body}")
+        elif isinstance(row, InteractionRow):
+            data["origin"] = Origin.IMPORT  # a note the export holds is the export's from now on
         values.append(data)
     return values
 
@@ -392,10 +406,71 @@ def _stored_ids(session: Session, model: Any) -> set[str]:
     return set(session.scalars(sa.select(model.id)))
 
 
+def _prunable_ids(session: Session, model: Any) -> set[str]:
+    """What an export may delete by leaving it out: never what was created in crmassist."""
+    query = sa.select(model.id)
+    if "origin" in model.__table__.c:
+        query = query.where(model.origin == Origin.IMPORT)
+    return set(session.scalars(query))
+
+
+def _local_records_in_the_way(session: Session, parsed: Parsed) -> list[Problem]:
+    """A prune may not silently take notes and tasks written in crmassist with their
+    account or user: the export never had them, so it cannot be their source of truth."""
+    problems: list[Problem] = []
+    for kind, model, note_parent, task_parent in (
+        ("accounts", Account, Interaction.account_id, Task.account_id),
+        ("users", User, Interaction.author_id, Task.owner_id),
+    ):
+        if not parsed.present(kind):
+            continue
+        gone = _stored_ids(session, model) - parsed.ids(kind)
+        notes = _local_children(session, Interaction, note_parent, gone)
+        tasks = _local_children(session, Task, task_parent, gone)
+        if parents := sorted(set(notes) | set(tasks)):
+            shown = ", ".join(repr(p) for p in parents[:5]) + (", ..." if len(parents) > 5 else "")
+            problems.append(
+                Problem(
+                    parsed.labels[kind],
+                    None,
+                    f"{len(parents)} {kind} missing from the file ({shown}) hold "
+                    f"{sum(notes.values())} note(s) and {sum(tasks.values())} task(s) created "
+                    "in crmassist, which the export does not have; keep those "
+                    f"{kind} in the file, or prune with --prune-local to delete them too",
+                )
+            )
+    return problems
+
+
+def _local_children(session: Session, model: Any, parent: Any, parents: set[str]) -> dict[str, int]:
+    """Per parent id, how many of its `model` rows were created in crmassist."""
+    counts: dict[str, int] = {}
+    for batch in batched(sorted(parents), 500):
+        query = (
+            sa.select(parent, sa.func.count())
+            .where(parent.in_(batch), model.origin == Origin.CRMASSIST)
+            .group_by(parent)
+        )
+        counts.update({key: count for key, count in session.execute(query)})
+    return counts
+
+
+def _kept_local_notes(session: Session, parsed: Parsed) -> list[str]:
+    if not parsed.present("interactions"):
+        return []
+    local = sa.select(Interaction.id).where(Interaction.origin == Origin.CRMASSIST)
+    if not (kept := len(set(session.scalars(local)) - parsed.ids("interactions"))):
+        return []
+    return [
+        f"{parsed.labels['interactions']}: kept {kept} note(s) created in crmassist "
+        "(chat, Slack, API) that the export does not hold; --prune leaves them"
+    ]
+
+
 def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
     """Delete what present files no longer hold, children before parents."""
     gone = {
-        kind.name: _stored_ids(session, kind.model) - parsed.ids(kind.name)
+        kind.name: _prunable_ids(session, kind.model) - parsed.ids(kind.name)
         for kind in KINDS
         if parsed.present(kind.name)
     }
@@ -411,7 +486,7 @@ def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
             sa.update(Task).where(Task.interaction_id.in_(notes)).values(interaction_id=None)
         )
     if users := gone.get("users"):
-        _delete_user_records(session, users)
+        _delete_user_records(session, users, report)
         for owned in (Account, Opportunity):
             session.execute(sa.update(owned).where(owned.owner_id.in_(users)).values(owner_id=None))
     for kind in reversed(KINDS):
@@ -422,8 +497,15 @@ def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
         session.execute(sa.delete(Team).where(Team.id.not_in(used)))
 
 
-def _delete_user_records(session: Session, users: set[str]) -> None:
-    """A removed user's tasks, API keys and conversations go with them."""
+def _delete_user_records(session: Session, users: set[str], report: ImportReport) -> None:
+    """A removed user's tasks, API keys and conversations go with them, and so do notes
+    they wrote in crmassist (only ever here with `prune_local`; checks stop the rest)."""
+    notes = sa.select(Interaction.id).where(Interaction.author_id.in_(users))
+    session.execute(
+        sa.update(Task).where(Task.interaction_id.in_(notes)).values(interaction_id=None)
+    )
+    deleted = session.execute(sa.delete(Interaction).where(Interaction.author_id.in_(users)))
+    report.counts["interactions"].deleted += deleted.rowcount  # type: ignore[attr-defined]
     session.execute(sa.delete(Task).where(Task.owner_id.in_(users)))
     session.execute(sa.delete(ApiKey).where(ApiKey.user_id.in_(users)))
     conversations = sa.select(Conversation.id).where(Conversation.user_id.in_(users))

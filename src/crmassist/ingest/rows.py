@@ -6,11 +6,20 @@ validation errors into `file:line: problem` messages. Field names are the column
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from crmassist.domain.enums import Audience, Channel, Priority, Role, Stage, TicketStatus
 
@@ -29,7 +38,20 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-Id = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab and line breaks: corruption, never text (and
+PostgreSQL cannot store NUL)."""
+
+
+def _one_line(value: str) -> str:
+    if any(c in value for c in "\t\r\n"):
+        raise ValueError("an id is one line without tabs")
+    return value
+
+
+Id = Annotated[
+    str, BeforeValidator(_strip), Field(min_length=1, max_length=64), AfterValidator(_one_line)
+]
 OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
 Text = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)]
@@ -47,6 +69,14 @@ class Row(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=100_000)
 
     id: Id
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (bad := _CONTROL.search(text)):
+                raise ValueError(f"contains the control character U+{ord(bad.group()):04X}")
+        return value
 
 
 class UserRow(Row):

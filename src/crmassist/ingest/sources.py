@@ -7,6 +7,7 @@ checks references and writes. Every problem carries the file and line a user mus
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from typing import Any
 import yaml
 
 RawRecord = tuple[int, dict[str, Any]]
-"""A line number (1-based; for CSV the line a record ends on) and its raw fields."""
+"""A line number (1-based) and its raw fields."""
+
+_UNBALANCED = "unbalanced quote? (a value in a CSV file is one line; a quote inside one is doubled)"
 
 
 @dataclass(frozen=True)
@@ -49,26 +52,52 @@ class Reader:
         return None
 
     def csv(self, path: Path, required: set[str]) -> Iterator[RawRecord]:
+        """Records as {column: value}; a record that is not one well-quoted line is a problem."""
         text = self._text(path, path.name)
         if text is None:
             return
-        reader = csv.DictReader(text.splitlines(keepends=True))
-        header = [h.strip() for h in reader.fieldnames or []]
+        records = self._csv_records(path.name, text)
+        first = next(records, None)
+        header = [h.strip() for h in first[1]] if first else []
         if missing := sorted(required - set(header)):
             self.problem(path.name, 1, f"missing column(s): {', '.join(missing)}")
             return
-        reader.fieldnames = header
-        for fields in reader:
-            if None in fields:
-                self.problem(path.name, reader.line_num, "more values than columns")
+        for line, values in records:
+            if len(values) > len(header):
+                self.problem(path.name, line, "more values than columns")
                 continue
-            yield reader.line_num, fields
+            padded = values + [None] * (len(header) - len(values))
+            yield line, dict(zip(header, padded, strict=True))
+
+    def _csv_records(self, label: str, text: str) -> Iterator[tuple[int, list[Any]]]:
+        """(first line, values) of each non-blank record, strictly quoted (RFC 4180).
+
+        No value of the format spans lines, so one that does is a quote left open: it
+        would swallow the records after it. It is reported where it starts.
+        """
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        while True:
+            start = reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self.problem(label, start, _csv_message(str(exc), start, reader.line_num))
+                continue
+            if not values:
+                continue
+            if reader.line_num > start:
+                message = f"a quoted value runs from line {start} to line {reader.line_num}"
+                self.problem(label, start, f"{message}: {_UNBALANCED}")
+                continue
+            yield start, values
 
     def jsonl(self, path: Path) -> Iterator[RawRecord]:
         text = self._text(path, path.name)
         if text is None:
             return
-        for line_no, line in enumerate(text.splitlines(), 1):
+        for line_no, line in enumerate(_lines(text), 1):
             if not line.strip():
                 continue
             try:
@@ -86,7 +115,7 @@ class Reader:
         text = self._text(path, label)
         if text is None:
             return
-        lines = text.splitlines()
+        lines = _lines(text)
         if not lines or lines[0].strip() != "---":
             self.problem(label, 1, "must start with YAML front matter between '---' lines")
             return
@@ -106,3 +135,22 @@ class Reader:
             return
         body = "\n".join(lines[end + 1 :]).strip()
         yield 1, {"id": path.stem, **meta, "body": body}
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as editors count them: `str.splitlines` also breaks at U+2028, U+0085 and
+    other separators that JSON strings and note bodies may hold."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def _csv_message(error: str, start: int, end: int) -> str:
+    """The csv module's complaint in the words of someone fixing the file."""
+    where = f"line {start}" if end <= start else f"lines {start}-{end}"
+    if error.startswith("field larger than field limit"):
+        limit = error.rpartition("(")[2].rstrip(")")
+        return f"a value longer than {limit} characters ({where}): an unclosed quote?"
+    if error == "unexpected end of data":
+        return f"a quoted value is never closed (it runs to the end of the file): {_UNBALANCED}"
+    if "expected after" in error:
+        return f"text follows a closing quote ({where}): {_UNBALANCED}"
+    return f"not valid CSV ({where}): {error}"
