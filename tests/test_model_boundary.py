@@ -126,7 +126,7 @@ def blind(rt: Runtime) -> Runtime:
     """The same services, but a redactor that finds nothing: only the gate stands."""
     redactor = rt.redactor.with_known_names([])
     redactor.redact_many = lambda texts: [Redacted(t, ()) for t in texts]  # type: ignore[method-assign]
-    redactor.detect_many = lambda texts: [[] for _ in texts]  # type: ignore[method-assign]
+    redactor.detect_many = lambda texts, cautious=False: [[] for _ in texts]  # type: ignore[method-assign]
     configured = copy.copy(rt)
     configured.__dict__["redactor"] = redactor
     return configured
@@ -226,6 +226,9 @@ def test_outside_notes_reach_the_model_without_raw_values(
         print(f"  reached the model (all {len(outside)} notes' values): {dict(reached)}")
     assert {k: n for k, n in reached.items() if k in STRUCTURED} == {}
     assert sum(after.values()) <= sum(before.values())
+    # Not yet zero: 44 names reached the model before the gate masked the name model's
+    # likely names too (docs/privacy.md); these floors keep the gap from growing.
+    assert reached["PERSON"] <= 6 and reached["ADDRESS"] <= 4
 
 
 def test_offline_planner_runs_behind_the_same_gate(rt: Runtime) -> None:

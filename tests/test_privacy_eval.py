@@ -33,7 +33,7 @@ OUTSIDE = load_examples(ROOT / "evals" / "pii" / "outside.jsonl")
 KNOWN_ROW = "PERSON (known)"
 MUST_BE_COMPLETE = ["EMAIL", "PHONE", "CN_ID", "CARD", "IBAN", "IP", KNOWN_ROW]
 STRUCTURED = ["EMAIL", "CARD", "IBAN", "SSN", "CN_ID"]
-AT_TARGET = ["EMAIL", "IBAN", "SSN", "CN_ID"]
+AT_TARGET = ["EMAIL", "IBAN", "SSN", "CN_ID", "CARD"]
 
 
 def known_row(ex: Example, span: Span) -> list[str]:
@@ -96,12 +96,25 @@ def test_outside_set_held_out_split(sessions: sessionmaker[Session]) -> None:
     for key in AT_TARGET:
         assert scores.recall(key) >= 0.98, key
     assert scores.precision() >= 0.80
-    # Below the issue's targets (card and phone 0.98, person 0.90): today's floors, so they
-    # cannot slip while the gap is open (docs/privacy.md lists what is missed). Person
-    # recall was 0.563 before the names-dataset lexicon and jieba's name tags (0.788 now).
-    assert scores.recall("CARD") >= 0.97
-    assert scores.recall("PHONE") >= 0.85
-    assert scores.recall("PERSON") >= 0.77
+    # Below the issue's targets (phone 0.98, person 0.90): today's floors, so they cannot
+    # slip while the gap is open (docs/privacy.md lists what is missed). Person recall was
+    # 0.563 before the names-dataset lexicon and jieba's name tags, 0.788 before the name
+    # model, 0.842 with it.
+    assert scores.recall("PHONE") >= 0.94
+    assert scores.recall("PERSON") >= 0.83
+
+
+@pytest.mark.slow
+def test_the_model_boundary_masks_likely_names_too(sessions: sessionmaker[Session]) -> None:
+    """What the model gate sees (`detect_many(cautious=True)`): the name model's likely
+    names below its masking threshold count as well, trading precision for recall."""
+    redactor = build_redactor(Settings(pii_ner=True), sessions, [])
+    test = [ex for ex in OUTSIDE if ex["split"] == "test"]
+    texts = [ex["text"] for ex in test]
+    masked = score(test, redactor.detect_many(texts), exact=False)
+    cautious = score(test, redactor.detect_many(texts, cautious=True), exact=False)
+    assert cautious.recall("PERSON") >= 0.91 > masked.recall("PERSON")
+    assert cautious.precision("PERSON") >= 0.65
 
 
 @pytest.mark.slow

@@ -33,6 +33,8 @@ SCORE_LEXICON_PAIR = 0.75
 SCORE_CUED = 0.7  # a number right after its cue word ("my card", "SSN", "身份证"), any checksum
 SCORE_PHONE_SHAPE = 0.65  # phone-like grouping that `phonenumbers` does not vouch for
 SCORE_LEXICON_SINGLE = 0.6
+MASK_SCORE = 0.5  # the redactor masks from here; the model boundary masks everything found
+SCORE_CAUTIOUS = 0.3  # a likely name below the name model's threshold (`lexicon`)
 
 _NUM_BEFORE = r"(?<![0-9A-Za-z_+\-.])"  # not glued to an id like SO-, v1. or a longer number
 _NUM_AFTER = r"(?![0-9A-Za-z_])"
@@ -178,6 +180,23 @@ def _accept_card(text: str, match: re.Match[str]) -> Span | None:
             continue  # "4 1 1 1 …" or a trailing stray digit is not how cards are written
         if validators.card_ok(_digits(candidate)):
             return start, end
+    return None
+
+
+_CARD_GROUPS = re.compile(
+    r"[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,3})?|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}"
+)
+
+
+def _accept_grouped_card(text: str, match: re.Match[str]) -> Span | None:
+    """Written the way cards are printed (4-4-4-4, Amex 4-6-5) with a scheme's prefix: a
+    card even when a digit is mistyped and Luhn fails (the checksum only raises the score)."""
+    grouped = _CARD_GROUPS.match(text, match.start())
+    if grouped is None or _glued(text, grouped.end()):
+        return None
+    digits = _digits(grouped.group())
+    if 13 <= len(digits) <= 19 and validators.card_prefix_ok(digits):
+        return grouped.span()
     return None
 
 
@@ -358,6 +377,20 @@ _PHONE_SHAPE = re.compile(
     + _NUM_AFTER
 )
 _DATE_SHAPE = re.compile(r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}")
+_PHONE_BARE = re.compile(_NUM_BEFORE + r"[0-9]{9,11}" + _NUM_AFTER)
+_DOCUMENT_LABEL = re.compile(
+    _en(
+        r"po|p\.o\.|order|invoice|inv|quote|ref|reference|ticket|case|serial|sn|sku|"
+        r"tracking|contract|shipment|batch|lot|id"
+    )
+    + r"\s*(?:no\.?|number|#|nr\.?)?\s*[:：#]?\s*$"
+    + r"|(?:订单|发票|合同|工单|编号|单号)[号码]*\s*[:：]?\s*$"
+)
+PHONE_REGIONS = (
+    "US", "CA", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "ES", "PT", "IT", "SE", "DK",
+    "NO", "FI", "PL", "CZ", "HU", "RO", "TR", "BR", "MX", "IN", "AU", "CN", "JP", "SG",
+)  # fmt: skip
+"""Numbering plans for numbers written without a country code: where a CRM's customers are."""
 
 
 def _accept_phone_shape(text: str, match: re.Match[str]) -> Span | None:
@@ -373,9 +406,19 @@ def _accept_phone_shape(text: str, match: re.Match[str]) -> Span | None:
     groups = re.findall(r"[0-9]+", value)
     if len(digits) < 9 and not value.startswith(("+", "(")):
         return None  # "12 480" or "4-2-1" are amounts and codes
-    if max(map(len, groups)) < 3:
-        return None
+    if max(map(len, groups)) < 3 and not validators.national_phone_ok(value, PHONE_REGIONS):
+        return None  # two-digit groups are phones only where a numbering plan says so
     return match.span()
+
+
+def _accept_bare_phone(text: str, match: re.Match[str]) -> Span | None:
+    """9-11 digits in one run: a phone where some numbering plan a CRM meets allows it,
+    unless a document label claims it ("PO 4500012345", "invoice no. 6204511873")."""
+    if text[match.end() : match.end() + 1] == "#":
+        return None
+    if _DOCUMENT_LABEL.search(text[max(0, match.start() - 24) : match.start()]):
+        return None
+    return match.span() if validators.national_phone_ok(match.group(), PHONE_REGIONS) else None
 
 
 # --- URLs with a person in the path ---------------------------------------------------
@@ -469,6 +512,7 @@ STATIC_DETECTORS: tuple[Finder, ...] = (
     ),
     PatternDetector("cn_id", EntityType.CN_ID, _CN_ID, SCORE_VALIDATED, _accept_cn_id),
     PatternDetector("card", EntityType.CARD, _CARD, SCORE_CARD, _accept_card),
+    PatternDetector("card_grouped", EntityType.CARD, _CARD, SCORE_CUED, _accept_grouped_card),
     PatternDetector("iban", EntityType.IBAN, _IBAN, SCORE_VALIDATED, _accept_iban),
     PatternDetector("ipv4", EntityType.IP, _IPV4, SCORE_VALIDATED, _accept_ip),
     PatternDetector("ipv6", EntityType.IP, _IPV6, SCORE_VALIDATED, _accept_ip),
@@ -480,6 +524,9 @@ STATIC_DETECTORS: tuple[Finder, ...] = (
     ),
     PatternDetector(
         "phone_shape", EntityType.PHONE, _PHONE_SHAPE, SCORE_PHONE_SHAPE, _accept_phone_shape
+    ),
+    PatternDetector(
+        "phone_bare", EntityType.PHONE, _PHONE_BARE, SCORE_PHONE_SHAPE, _accept_bare_phone
     ),
     PatternDetector("url_personal", EntityType.URL, _URL, SCORE_VALIDATED, _accept_url),
     PatternDetector("address_en", EntityType.ADDRESS, _EN_ADDRESS, SCORE_ADDRESS),

@@ -52,6 +52,7 @@ from crmassist.privacy.lexicon import (
     LexiconNameDetector,
     name_lexicon,
 )
+from crmassist.privacy.name_model import name_model
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -261,7 +262,10 @@ def shared_engine(ner: bool, name_rank: int = NAME_RANK_CUTOFF) -> SharedEngine:
     `name_rank`: the names-dataset popularity cut-off of the name lexicon (0: Faker's
     names only; the benchmark's ablation compares the two).
     """
-    finders: list[Finder] = [*STATIC_DETECTORS, LexiconNameDetector(name_lexicon(name_rank))]
+    finders: list[Finder] = [
+        *STATIC_DETECTORS,
+        LexiconNameDetector(name_lexicon(name_rank), name_model()),
+    ]
     finders += [ChineseNameDetector(), JiebaNameDetector()]
     recognizers: list[Any] = [DetectorRecognizer(d) for d in finders]
     recognizers += presidio_predefined()

@@ -15,6 +15,7 @@ redactor misses something.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -219,7 +220,12 @@ def _rewrite(text: str, spans: list[Span], tokens: Iterator[str]) -> Gated:
 
 def model_gate(redactor: Redactor) -> BoundaryGate:
     """For messages to a model: the shapes, and the detectors once more over the text."""
-    return BoundaryGate(redactor.vault, "model", public_values(redactor), redactor.detect_many)
+    return BoundaryGate(
+        redactor.vault,
+        "model",
+        public_values(redactor),
+        functools.partial(redactor.detect_many, cautious=True),
+    )
 
 
 def index_gate(redactor: Redactor) -> BoundaryGate:

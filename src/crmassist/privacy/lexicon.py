@@ -21,18 +21,21 @@ import functools
 import gzip
 import importlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crmassist.domain.periods import MONTHS_EN, WEEKDAYS_EN
 from crmassist.privacy.detectors import (
+    SCORE_CAUTIOUS,
     SCORE_LEXICON_PAIR,
     SCORE_LEXICON_SINGLE,
     SCORE_NAME_CUE,
     Span,
 )
 from crmassist.privacy.entities import Detection, EntityType
+from crmassist.privacy.name_model import UNRANKED, NameModel, RunFacts, features
 
 LATIN_LOCALES = (
     "en_US", "en_GB", "en_IE", "en_IN", "de_DE", "de_AT", "fr_FR", "es_ES",
@@ -41,7 +44,9 @@ LATIN_LOCALES = (
 )  # fmt: skip
 NAME_DATA = Path(__file__).resolve().parent / "data" / "name_lexicon.tsv.gz"
 NAME_RANK_CUTOFF = 3000  # tuned on the outside set's dev split (docs/privacy.md)
+FAKER_RANK = 5000  # Faker's lists carry no popularity: a name in them, rank unknown
 CUE_SOURCE = "name_cue"  # a name placed by a cue ("my name is", "Hi"), lexicon or not
+CAUTIOUS_SOURCE = "name_cautious"  # below the name model's threshold, above its cautious bar
 _NAME_ATTRS = ("first_names", "first_names_male", "first_names_female")
 _SURNAME_ATTRS = ("last_names", "last_names_male", "last_names_female")
 _CALENDAR = frozenset((*WEEKDAYS_EN, *MONTHS_EN, *(w[:3] for w in (*WEEKDAYS_EN, *MONTHS_EN)))) | {
@@ -103,15 +108,26 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:\n>]\s*|\n\s*)$")
 
 @dataclass(frozen=True)
 class NameLexicon:
-    """Case-folded given names, surnames and the common words that also appear in them."""
+    """Case-folded given names, surnames and the common words that also appear in them.
+
+    `ranks` holds every name of the shipped list with its best popularity rank, past the
+    cut-off too: a name too rare to mask alone still tells the name model something.
+    """
 
     first: frozenset[str]
     last: frozenset[str]
     common: frozenset[str]
+    ranks: Mapping[str, int] = field(default_factory=dict)
 
     def knows(self, word: str) -> bool:
         folded = word.casefold()
         return folded in self.first or folded in self.last
+
+    def rank(self, word: str) -> int:
+        folded = word.casefold()
+        if folded in self.ranks:
+            return self.ranks[folded]
+        return FAKER_RANK if self.knows(word) else UNRANKED
 
 
 @functools.cache
@@ -122,12 +138,16 @@ def name_lexicon(max_rank: int = NAME_RANK_CUTOFF) -> NameLexicon:
     """
     faker = faker_lexicon()
     first, last = set(faker.first), set(faker.last)
+    ranks: dict[str, int] = {}
     with gzip.open(NAME_DATA, "rt", encoding="utf-8") as rows:
         for row in rows:
-            name, kind, rank = row.rstrip("\n").split("\t")
-            if int(rank) <= max_rank and name not in faker.common:
+            name, kind, rank_text = row.rstrip("\n").split("\t")
+            rank = int(rank_text)
+            if name not in faker.common:
+                ranks[name] = min(rank, ranks.get(name, rank))
+            if rank <= max_rank and name not in faker.common:
                 (first if kind == "first" else last).add(name)
-    return NameLexicon(frozenset(first), frozenset(last), faker.common)
+    return NameLexicon(frozenset(first), frozenset(last), faker.common, ranks)
 
 
 @functools.cache
@@ -163,21 +183,82 @@ def _common_words() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A run of capitalised words, the rules' verdict on it and the model's features."""
+
+    start: int
+    end: int
+    rule: tuple[int, int, float] | None
+    row: dict[str, float]
+
+
+@dataclass(frozen=True)
 class LexiconNameDetector:
-    """Runs of capitalised words that the lexicon knows, vetted by position and cues."""
+    """Runs of capitalised words that the lexicon knows, vetted by position and cues.
+
+    With a `model` (the default engine has one), the rules' verdict is one feature of
+    `name_model`'s logistic regression, which decides; runs between its cautious bar and
+    its threshold come out at `SCORE_CAUTIOUS`, masked only at the model boundary.
+    """
 
     lexicon: NameLexicon
+    model: NameModel | None = None
     name: str = "name_lexicon"
     entity_types: tuple[EntityType, ...] = (EntityType.PERSON,)
 
     def find(self, text: str) -> list[Detection]:
         found = []
-        for run in _capitalised_runs(text):
-            span = self._vet(text, run)
-            if span is not None:
-                source = CUE_SOURCE if span[2] == SCORE_NAME_CUE else self.name
-                found.append(Detection(EntityType.PERSON, *span[:2], span[2], source))
+        for candidate in self.candidates(text):
+            detection = self._decide(candidate)
+            if detection is not None:
+                found.append(detection)
         return found
+
+    def candidates(self, text: str) -> list[Candidate]:
+        out = []
+        for run in _capitalised_runs(text):
+            rule = self._vet(text, run)
+            start, end = run[0].start(), run[-1].end()
+            row = features(text, start, end, self._facts(text, run, rule)) if self.model else {}
+            out.append(Candidate(start, end, rule, row))
+        return out
+
+    def _decide(self, candidate: Candidate) -> Detection | None:
+        start, end = candidate.start, candidate.end
+        if self.model is None:
+            if candidate.rule is None:
+                return None
+            return self._accepted(*candidate.rule)
+        probability = self.model.probability(candidate.row)
+        if probability >= self.model.threshold:
+            return self._accepted(*(candidate.rule or (start, end, SCORE_LEXICON_SINGLE)))
+        if probability >= self.model.cautious:
+            return Detection(EntityType.PERSON, start, end, SCORE_CAUTIOUS, CAUTIOUS_SOURCE)
+        return None
+
+    def _accepted(self, start: int, end: int, score: float) -> Detection:
+        source = CUE_SOURCE if score == SCORE_NAME_CUE else self.name
+        return Detection(EntityType.PERSON, start, end, score, source)
+
+    def _facts(
+        self, text: str, run: list[re.Match[str]], rule: tuple[int, int, float] | None
+    ) -> RunFacts:
+        words = tuple(m.group() for m in run)
+        before = text[max(0, run[0].start() - 40) : run[0].start()]
+        cued = _may_cue(before) and _CUE_BEFORE.search(before) is not None
+        org = any(_ORG_NEXT.fullmatch(" " + w) for w in words[1:])
+        return RunFacts(
+            words=words,
+            first_known=tuple(w.casefold() in self.lexicon.first for w in words),
+            last_known=tuple(w.casefold() in self.lexicon.last for w in words),
+            ranks=tuple(self.lexicon.rank(w) for w in words),
+            common=tuple(w.casefold() in self.lexicon.common for w in words),
+            rule_score=rule[2] if rule else 0.0,
+            sentence_start=bool(_SENTENCE_START.search(before)),
+            after_determiner=bool(_DETERMINER.search(before)),
+            cued=cued or self._speaker(text, run[0], before),
+            org_near=org or bool(_ORG_NEXT.match(text, run[-1].end())),
+        )
 
     def _vet(self, text: str, run: list[re.Match[str]]) -> tuple[int, int, float] | None:
         words = [m.group() for m in run]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from crmassist.privacy.detectors import SCORE_KNOWN_NAME, resolve_overlaps
+from crmassist.privacy.detectors import MASK_SCORE, SCORE_KNOWN_NAME, resolve_overlaps
 from crmassist.privacy.entities import Detection, Redacted, RedactedEntity, token_spans
 from crmassist.privacy.names import known_names_pattern
 from crmassist.privacy.vault import TokenVault
@@ -70,15 +70,20 @@ class Redactor:
         """PII spans in one text, without touching the vault."""
         return self.detect_many([text])[0]
 
-    def detect_many(self, texts: Sequence[str]) -> list[list[Detection]]:
-        """PII spans per text; NER runs batched over the texts that need it."""
+    def detect_many(self, texts: Sequence[str], *, cautious: bool = False) -> list[list[Detection]]:
+        """PII spans per text; NER runs batched over the texts that need it.
+
+        `cautious` keeps the likely names below the masking score too: the model boundary
+        would rather mask a word than let a name through.
+        """
         artifacts = self._engine.artifacts(texts, self._batch_size)
         extra = [self._names] if self._names is not None else []
+        floor = 0.0 if cautious else MASK_SCORE
         return [
             [
                 d
                 for d in resolve_overlaps(self._engine.analyze(text, art, extra), token_spans(text))
-                if text[d.start : d.end] not in self._public
+                if d.score >= floor and text[d.start : d.end] not in self._public
             ]
             for text, art in zip(texts, artifacts, strict=True)
         ]

@@ -68,6 +68,10 @@ def card_ok(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and digits.startswith(_CARD_PREFIXES) and luhn_ok(digits)
 
 
+def card_prefix_ok(digits: str) -> bool:
+    return digits.startswith(_CARD_PREFIXES)
+
+
 def cn_id_ok(value: str, today: date | None = None) -> bool:
     """18-char resident ID: province code, a real past birth date, MOD 11-2 check char."""
     if len(value) != 18 or not value[:17].isdigit() or value[:2] not in _CN_PROVINCES:
