@@ -3,16 +3,25 @@
 Durability: every update goes to the shard's write-ahead log first, so a crash loses nothing
 that `upsert` returned from; `close()` flushes segments so the next open skips WAL replay.
 Speed: nothing runs in the background. New points land in plain (brute-force) segments until
-`optimize()` builds HNSW and sparse indexes — call it after a large load. The shard directory
-is locked while open: one process at a time.
+`optimize()` builds HNSW and sparse indexes — call it after a large load.
+
+One process per shard: the engine locks the directory while open, and `OwnerLock` (a lock
+file beside it with the holder's pid and command) says *which* process holds it, and lets
+a command check before it writes anything. Inside the process, `_Gate` keeps searches and
+writes from ever meeting a shard that is being opened, reopened or closed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +38,13 @@ from qdrant_edge import (
     MatchAny,
     Modifier,
     PayloadSchemaType,
+    PayloadSelector,
     Point,
     Prefetch,
     Query,
     QueryRequest,
     RangeFloat,
+    ScrollRequest,
     SearchParams,
     UpdateOperation,
 )
@@ -41,22 +52,30 @@ from qdrant_edge import IdfParams as EdgeIdfParams
 from qdrant_edge import SparseVector as EdgeSparseVector
 
 from crmassist.access.filters import Condition
+from crmassist.access.policy import PayloadKey
 from crmassist.batching import batched
 from crmassist.retrieval import qdrant_query as qq
 from crmassist.retrieval.store import (
+    CONTENT_HASH,
     MODEL_KEY,
     ChunkPoint,
     CollectionMismatchError,
     CollectionMissingError,
     Hit,
+    IndexCorrupted,
+    RecordKey,
+    RecordPoints,
     SparseVector,
     StoreInUseError,
     model_mismatch,
+    tally,
 )
 
 _SCHEMA = {"keyword": PayloadSchemaType.Keyword, "float": PayloadSchemaType.Float}
 _CONFIG_FILE = "edge_config.json"  # written by EdgeShard.create: marks a complete shard
 _MODEL_FILE = "crmassist_model.json"  # ours, beside the shard: the embedding model it holds
+_SCROLL_PAGE = 2_000
+_INVENTORY_KEYS = [PayloadKey.SOURCE_TYPE, PayloadKey.RECORD_ID, CONTENT_HASH]
 
 
 class EdgeDialect:
@@ -94,65 +113,220 @@ def _config(dense_dim: int) -> EdgeConfig:
     )
 
 
+class OwnerLock:
+    """An exclusive `flock` on `<shard>.lock`, holding the owner's pid and command.
+
+    The kernel drops it when the process dies, so a killed server leaves nothing stale;
+    the file's text only serves to name the holder to the process that is turned away.
+    """
+
+    def __init__(self, shard: Path) -> None:
+        self.shard = shard
+        self.path = shard.with_name(shard.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        if self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise in_use(self.shard, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(_me()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _me() -> dict[str, Any]:
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "python"
+    return {"pid": os.getpid(), "command": command[:120], "since": datetime.now(UTC).isoformat()}
+
+
+def _read_holder(fd: int) -> dict[str, Any]:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def in_use(shard: Path, holder: dict[str, Any]) -> StoreInUseError:
+    """One line that says who holds the index and what to do about it."""
+    who = f"process {holder['pid']}" if holder.get("pid") else "another process"
+    if holder.get("command"):
+        who += f" ({holder['command']})"
+    return StoreInUseError(
+        f"the index {shard} is in use by {who}: the embedded engine serves one process per "
+        "data directory; stop that process first, or use the service it runs"
+    )
+
+
+class _Gate:
+    """Shared for searches and writes, exclusive for opening and closing the shard.
+
+    Waiting openers go first, so a steady stream of searches cannot starve a reopen.
+    Not reentrant: an operation never takes the gate twice.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._owner = False
+        self._waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._owner and not self._waiting)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._owner and not self._users)
+            self._waiting -= 1
+            self._owner = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._owner = False
+                self._cond.notify_all()
+
+
 class EdgeStore:
     """A `VectorStore` in one shard directory; opened lazily, kept open until `close()`.
 
     With `model`, the shard records the embedding model on creation and refuses to be
     opened for another one (the engine only knows vector sizes, and two 384-d models fit).
+    A shard directory that disappears or is replaced while open is noticed on the next
+    operation: it counts as missing, and a new one is opened instead of the stale handle.
     """
 
     def __init__(self, path: Path, *, scoped_idf: bool = False, model: str | None = None) -> None:
         self.path = Path(path)
         self.scoped_idf = scoped_idf
         self.model = model
+        self.owner = OwnerLock(self.path)
         self._shard: EdgeShard | None = None
-        self._opening = threading.Lock()  # concurrent first calls (web workers) open it once
+        self._checked: int | None = None  # the dense size the engine checked on opening
+        self._identity: tuple[int, int] | None = None  # the config file the shard came from
+        self._gate = _Gate()
 
     # -- lifecycle ------------------------------------------------------------------
 
     def exists(self) -> bool:
-        return self._shard is not None or (self.path / _CONFIG_FILE).is_file()
+        return (self.path / _CONFIG_FILE).is_file()
+
+    def claim(self) -> None:
+        self.owner.acquire()
 
     def model_changed(self) -> bool:
         return self.model is not None and self.exists() and self._recorded_model() != self.model
 
     def ensure_collection(self, dense_dim: int) -> None:
+        with self._gate.exclusive():
+            self._drop_stale()
+            if self._shard is None or self._checked != dense_dim:
+                self._open_checked(dense_dim)
+            shard = self._shard
+            assert shard is not None
+            for key, kind in qq.missing_indexes(shard.info().payload_schema):
+                shard.update(UpdateOperation.create_field_index(key, _SCHEMA[kind]))
+
+    def _open_checked(self, dense_dim: int) -> None:
+        """Open (or create) with the expected config; the engine checks compatibility."""
         config = _config(dense_dim)
+        self.claim()
+        self._close_shard()
         if self.exists():
             self._check_model()
-            self.close()  # reopen with the expected config: the engine checks compatibility
             self._shard = _load(self.path, config)
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             self._shard = EdgeShard.create(str(self.path), config)
             if self.model is not None:
                 (self.path / _MODEL_FILE).write_text(json.dumps({MODEL_KEY: self.model}))
-        shard = self._shard
-        for key, kind in qq.missing_indexes(shard.info().payload_schema):
-            shard.update(UpdateOperation.create_field_index(key, _SCHEMA[kind]))
+        self._checked = dense_dim
+        self._identity = self._config_identity()
 
     def optimize(self) -> None:
         """Build HNSW/sparse indexes and vacuum deletes; blocks (about 50 s per 100k points)."""
-        self._require().optimize()
+        with self._use() as shard:
+            shard.optimize()
 
     def drop(self) -> None:
-        self.close()
-        shutil.rmtree(self.path, ignore_errors=True)
+        with self._gate.exclusive():
+            self._close_shard()
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def close(self) -> None:
+        with self._gate.exclusive():
+            self._close_shard()
+        self.owner.release()
+
+    def _close_shard(self, flush: bool = True) -> None:
         if self._shard is not None:
             shard, self._shard = self._shard, None
-            shard.flush()
-            shard.close()
+            self._checked, self._identity = None, None
+            try:
+                if flush:
+                    shard.flush()
+            finally:
+                shard.close()
 
-    def _require(self) -> EdgeShard:
-        with self._opening:
+    @contextmanager
+    def _use(self) -> Iterator[EdgeShard]:
+        """The open shard, opened first if need be; it stays open while the caller uses it."""
+        with self._gate.shared():
+            if self._shard is not None and self._config_identity() == self._identity:
+                yield self._shard
+                return
+        with self._gate.exclusive():
+            self._drop_stale()
             if self._shard is None:
                 if not self.exists():
-                    raise CollectionMissingError(f"no index at {self.path}; run the indexer")
+                    raise CollectionMissingError(f"no index at {self.path}; run `crmassist index`")
+                self.claim()
                 self._check_model()
                 self._shard = _load(self.path, None)
-            return self._shard
+                self._identity = self._config_identity()
+        with self._use() as shard:  # once more, shared: the shard is open now
+            yield shard
+
+    def _require(self) -> EdgeShard:
+        """The open shard, for a look at the engine's own view (tests); not gated."""
+        with self._use() as shard:
+            return shard
+
+    def _drop_stale(self) -> None:
+        """Forget a shard whose directory was deleted or replaced since it was opened."""
+        if self._shard is not None and self._config_identity() != self._identity:
+            self._close_shard(flush=False)  # its files are gone: nothing to flush into
+
+    def _config_identity(self) -> tuple[int, int] | None:
+        try:
+            stat = (self.path / _CONFIG_FILE).stat()
+        except OSError:
+            return None
+        return (stat.st_dev, stat.st_ino)
 
     def _recorded_model(self) -> str | None:
         try:
@@ -168,14 +342,15 @@ class EdgeStore:
     # -- data -----------------------------------------------------------------------
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
-        shard = self._require()
-        for batch in batched(points, qq.UPSERT_BATCH):
-            shard.update(UpdateOperation.upsert_points([_point(p) for p in batch]))
+        with self._use() as shard:
+            for batch in batched(points, qq.UPSERT_BATCH):
+                shard.update(UpdateOperation.upsert_points([_point(p) for p in batch]))
 
     def delete_by_filter(self, condition: Condition) -> None:
         flt = qq.delete_filter(DIALECT, condition)
         if flt is not None:
-            self._require().update(UpdateOperation.delete_points_by_filter(flt))
+            with self._use() as shard:
+                shard.update(UpdateOperation.delete_points_by_filter(flt))
 
     def hybrid_search(
         self, dense: Sequence[float], sparse: SparseVector, condition: Condition, limit: int
@@ -192,20 +367,45 @@ class EdgeStore:
             filter=query.filter,
             with_payload=True,
         )
-        return [
-            Hit(str(p.id), p.score, dict(p.payload or {})) for p in self._require().query(request)
-        ]
+        with self._use() as shard:
+            points = shard.query(request)
+        return [Hit(str(p.id), p.score, dict(p.payload or {})) for p in points]
 
     def count(self, condition: Condition | None = None) -> int:
         flt = qq.engine_filter(DIALECT, condition)
         if flt is False:
             return 0
-        return self._require().count(CountRequest(exact=True, filter=qq.filter_or_none(flt)))
+        with self._use() as shard:
+            return shard.count(CountRequest(exact=True, filter=qq.filter_or_none(flt)))
+
+    def inventory(self) -> dict[RecordKey, RecordPoints]:
+        found: dict[RecordKey, RecordPoints] = {}
+        offset = None
+        with self._use() as shard:
+            while True:
+                records, offset = shard.scroll(
+                    ScrollRequest(
+                        offset=offset,
+                        limit=_SCROLL_PAGE,
+                        with_payload=PayloadSelector.Include(_INVENTORY_KEYS),
+                        with_vector=False,
+                    )
+                )
+                for record in records:
+                    tally(found, dict(record.payload or {}))
+                if offset is None:
+                    return found
 
 
 def _point(point: ChunkPoint) -> Point:
     vectors: dict[str, Any] = {qq.DENSE: list(point.dense), qq.SPARSE: DIALECT.sparse(point.sparse)}
     return Point(point.id, vectors, dict(point.payload))
+
+
+def _short(message: str, path: Path) -> str:
+    """The engine's message without its boilerplate: paths inside the shard, relative."""
+    text = " ".join(message.split()).replace("Service runtime error: ", "")
+    return text.replace(f"{path}/", "")[:240]
 
 
 def _load(path: Path, config: EdgeConfig | None) -> EdgeShard:
@@ -215,7 +415,10 @@ def _load(path: Path, config: EdgeConfig | None) -> EdgeShard:
     except Exception as exc:  # qdrant-edge raises bare Exception with a message
         message = str(exc)
         if "WouldBlock" in message:
-            raise StoreInUseError(f"{path} is open in another process") from exc
+            raise in_use(path, {}) from exc
         if "incompatible" in message.lower():
             raise CollectionMismatchError(f"{path}: {message}") from exc
-        raise
+        reason = _short(message, path)
+        raise IndexCorrupted(
+            f"the index {path} cannot be read ({reason}); run `crmassist index` to rebuild it"
+        ) from exc

@@ -13,20 +13,27 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from crmassist.access.filters import Condition
+from crmassist.access.policy import PayloadKey
 from crmassist.batching import batched
 from crmassist.retrieval import qdrant_query as qq
 from crmassist.retrieval.store import (
+    CONTENT_HASH,
     MODEL_KEY,
     ChunkPoint,
     CollectionMismatchError,
     CollectionMissingError,
     Hit,
+    RecordKey,
+    RecordPoints,
     SparseVector,
     model_mismatch,
+    tally,
 )
 
 _SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "float": models.PayloadSchemaType.FLOAT}
 _SERVER_DEFAULT_RRF_K = 2
+_SCROLL_PAGE = 2_000
+_INVENTORY_KEYS = [PayloadKey.SOURCE_TYPE, PayloadKey.RECORD_ID, CONTENT_HASH]
 
 
 class ClientDialect:
@@ -95,6 +102,9 @@ class ServerStore:
 
     def exists(self) -> bool:
         return self.client.collection_exists(self.collection)
+
+    def claim(self) -> None:
+        """A server serves many processes at once: nothing to take."""
 
     def model_changed(self) -> bool:
         """Collection metadata (Qdrant 1.16+) records the model. A collection without it (an
@@ -199,6 +209,22 @@ class ServerStore:
             return 0
         result = self.client.count(self._require(), count_filter=qq.filter_or_none(flt), exact=True)
         return result.count
+
+    def inventory(self) -> dict[RecordKey, RecordPoints]:
+        found: dict[RecordKey, RecordPoints] = {}
+        name, offset = self._require(), None
+        while True:
+            records, offset = self.client.scroll(
+                name,
+                limit=_SCROLL_PAGE,
+                offset=offset,
+                with_payload=models.PayloadSelectorInclude(include=_INVENTORY_KEYS),
+                with_vectors=False,
+            )
+            for record in records:
+                tally(found, record.payload or {})
+            if offset is None:
+                return found
 
 
 def _point(point: ChunkPoint) -> models.PointStruct:

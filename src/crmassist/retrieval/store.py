@@ -8,11 +8,12 @@ cluster is reached by URL (`server_store`). Both build their filters and hybrid 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crmassist.access.filters import Condition
-from crmassist.errors import CrmassistError
+from crmassist.access.policy import PayloadKey
+from crmassist.errors import CrmassistError, IndexMissing
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -63,12 +64,48 @@ def model_mismatch(where: str, recorded: str | None, expected: str) -> Collectio
     )
 
 
-class CollectionMissingError(LookupError):
+CONTENT_HASH = "content_hash"
+"""Payload key: the content hash of the record a chunk came from, so the index itself can
+be checked against SQL (`inventory`), not only the bookkeeping about it."""
+
+RecordKey = tuple[str, str]
+"""(source type, record id)"""
+
+
+@dataclass
+class RecordPoints:
+    """What the index really holds for one record."""
+
+    count: int = 0
+    hashes: set[str] = field(default_factory=set)
+
+
+def tally(found: dict[RecordKey, RecordPoints], payload: Mapping[str, Any]) -> None:
+    """Count one point into an inventory (both adapters scroll, then tally the same way)."""
+    key = (str(payload.get(PayloadKey.SOURCE_TYPE)), str(payload.get(PayloadKey.RECORD_ID)))
+    entry = found.setdefault(key, RecordPoints())
+    entry.count += 1
+    if payload.get(CONTENT_HASH):
+        entry.hashes.add(str(payload[CONTENT_HASH]))
+
+
+class IndexUnavailable(IndexMissing):
+    """The index cannot serve right now; 503 in the API, one line in the CLI."""
+
+    def __init__(self, message: str) -> None:
+        CrmassistError.__init__(self, message)
+
+
+class CollectionMissingError(IndexUnavailable, LookupError):
     """The collection does not exist yet: run the indexer (`ensure_collection`) first."""
 
 
-class StoreInUseError(RuntimeError):
+class StoreInUseError(IndexUnavailable, RuntimeError):
     """Another process holds the embedded index; the engine allows one process at a time."""
+
+
+class IndexCorrupted(IndexUnavailable):
+    """The index files cannot be read; only a rebuild helps."""
 
 
 class VectorStore(Protocol):
@@ -82,6 +119,13 @@ class VectorStore(Protocol):
         ...
 
     def exists(self) -> bool: ...
+
+    def claim(self) -> None:
+        """Take the index for this process, or raise `StoreInUseError` naming its holder.
+
+        The embedded engine is one process's; a server is shared, so there it is a no-op.
+        """
+        ...
 
     def model_changed(self) -> bool:
         """True when the collection exists but was built with another embedding model than
@@ -101,6 +145,10 @@ class VectorStore(Protocol):
         ...
 
     def count(self, condition: Condition | None = None) -> int: ...
+
+    def inventory(self) -> dict[RecordKey, RecordPoints]:
+        """Per record, the chunks the index really holds and their content hashes."""
+        ...
 
     def optimize(self) -> None:
         """Build search indexes after a large load (embedded engine; a no-op on a server)."""
