@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -73,8 +73,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
-    """A Runtime for one command; user-facing errors become one line on stderr, exit 1."""
+def runtime(*, index: bool = False) -> Iterator[Runtime]:
+    """A Runtime for one command; user-facing errors become one line on stderr, exit 1.
+
+    `index`: the command uses the search index, so it takes it first: beside a process
+    that holds the embedded index it stops here, before anything is written.
+    """
     from sqlalchemy import exc as sa_exc
 
     from crmassist.db.engine import unavailable_reason
@@ -83,6 +87,8 @@ def runtime() -> Iterator[Runtime]:
 
     rt = Runtime(state.settings)
     try:
+        if index:
+            rt.claim_index()
         yield rt
     except CrmassistError as exc:
         fail(str(exc))
@@ -113,7 +119,7 @@ def import_(
 ) -> None:
     """Validate and load a CRM export (see docs/data-format.md); nothing is written on error.
     --prune never deletes notes and tasks created in crmassist for being absent."""
-    with runtime() as rt:
+    with runtime(index=index) as rt:
         run_import(rt, directory, prune, prune_local)
         if index:
             run_index(rt, rebuild=False)
@@ -146,8 +152,11 @@ def index(
         bool, typer.Option(help="Drop the index and embed everything again.")
     ] = False,
 ) -> None:
-    """Bring the search index up to date; only new or changed records are embedded."""
-    with runtime() as rt:
+    """Bring the search index up to date; only new or changed records are embedded.
+
+    The index itself is checked against SQL: what it lacks or holds in another version
+    is indexed again, so a lost or damaged index is repaired, not trusted."""
+    with runtime(index=True) as rt:
         run_index(rt, rebuild)
 
 
@@ -158,10 +167,11 @@ def run_index(rt: Runtime, rebuild: bool) -> IndexReport:
     total = len(indexer.plan(rebuild=rebuild).stale)
     with tqdm(total=total, unit="record", desc="Indexing", disable=total == 0) as bar:
         report = indexer.sync(rebuild=rebuild, progress=bar.update)
+    repaired = f", {report.records_repaired} repaired" if report.records_repaired else ""
     out.print(
         f"Indexed {report.records_indexed} records as {report.chunks_indexed} chunks "
         f"({report.chunks_per_second:.0f} chunks/s); {report.records_unchanged} unchanged, "
-        f"{report.records_deleted} deleted."
+        f"{report.records_deleted} deleted{repaired}."
     )
     return report
 
@@ -180,10 +190,10 @@ def search(
     """Search the knowledge base and CRM notes as a user; results respect their role."""
     from crmassist.retrieval.search import SearchRequest
 
-    with runtime() as rt:
+    with runtime(index=True) as rt:
         principal = load_principal(rt, as_user)
         request = SearchRequest(query=query, k=k, sources=tuple(source or ()))
-        citations = rt.retriever().search(principal, request)
+        citations = disclosed(rt, principal, rt.retriever().search(principal, request))
         if as_json:
             print(
                 json.dumps(
@@ -192,6 +202,15 @@ def search(
             )
             return
         print_citations(query, principal.user_id, principal.role.value, citations)
+
+
+def disclosed(rt: Runtime, principal: Principal, citations: list[Citation]) -> list[Citation]:
+    """Citations as this reader may see them: the same `Disclosure` as the API's search."""
+    from crmassist.privacy.disclosure import Disclosure
+
+    texts = [t for c in citations for t in (c.title, c.snippet, c.text)]
+    shown = iter(Disclosure(principal, rt.redactor).texts(texts))
+    return [replace(c, title=next(shown), snippet=next(shown), text=next(shown)) for c in citations]
 
 
 def print_citations(query: str, user: str, role: str, citations: list[Citation]) -> None:
@@ -220,7 +239,7 @@ def ask(
     ] = False,
 ) -> None:
     """Ask the assistant one question; answers cite their records, e.g. [I00042]."""
-    with runtime() as rt:
+    with runtime(index=True) as rt:
         principal = load_principal(rt, as_user)
         reply = rt.assistant().ask(principal, question, conversation)
         if as_json:
@@ -241,7 +260,7 @@ def chat(
     An empty line or Ctrl-D ends the chat; `crmassist chat -c ID` picks it up again. When
     the assistant asks back with numbered readings, typing a number picks one.
     """
-    with runtime() as rt:
+    with runtime(index=True) as rt:
         principal = load_principal(rt, as_user)
         assistant = rt.assistant()
         out.print(f"[dim]chatting as {principal.user_id} ({principal.role.value}); "
@@ -317,7 +336,7 @@ def demo(
     plan = yaml.safe_load(script.read_text(encoding="utf-8"))
     if plan.get("today") and state.settings.today is None:
         state.settings = state.settings.model_copy(update={"today": plan["today"]})
-    with runtime() as rt:
+    with runtime(index=True) as rt:
         run_import(rt, data, prune=False)
         run_index(rt, rebuild=False)
         assistant = rt.assistant()
@@ -377,8 +396,9 @@ def serve(
     from crmassist.api.app import configure_logging, create_app
 
     configure_logging(state.settings)
-    out.print(f"crmassist on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings=state.settings), host=host, port=port, log_config=None)
+    with runtime(index=True) as rt:  # a second server on one embedded index stops here
+        out.print(f"crmassist on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+        uvicorn.run(create_app(runtime=rt), host=host, port=port, log_config=None)
 
 
 @app.command("eval")

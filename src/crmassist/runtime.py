@@ -3,11 +3,17 @@
 Interfaces (CLI, API, Slack) hold a Runtime and ask it for what they need; nothing below
 it reads settings or globals. Heavy parts (the embedding model, Presidio, the index) are
 built on first use, so `crmassist --help` and small commands stay instant.
+
+The runtime is the index's one owner in the process: every indexer it makes shares one
+write lock, and notes logged through any interface are indexed by one worker thread that
+drains the index outbox (`index_written`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -23,7 +29,9 @@ if TYPE_CHECKING:
     from crmassist.agent.assistant import Assistant
     from crmassist.agent.planner.intents import IntentClassifier
     from crmassist.domain.clock import Clock
+    from crmassist.domain.enums import SourceType
     from crmassist.ingest.indexer import Indexer
+    from crmassist.ingest.outbox import IndexWorker
     from crmassist.privacy import Redactor
     from crmassist.retrieval.embeddings import Encoder
     from crmassist.retrieval.search import Retriever
@@ -36,6 +44,9 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._index_lock = threading.RLock()  # every index write in this process holds it
+        self._worker: IndexWorker | None = None
+        self._worker_guard = threading.Lock()
 
     @cached_property
     def clock(self) -> Clock:
@@ -163,7 +174,46 @@ class Runtime:
             self.settings.chunk_tokens,
             self.settings.chunk_overlap_tokens,
         )
-        return Indexer(self.sessions, self.store, self.encoder, self.sparse, self.redactor, chunker)
+        return Indexer(
+            self.sessions,
+            self.store,
+            self.encoder,
+            self.sparse,
+            self.redactor,
+            chunker,
+            lock=self._index_lock,
+        )
+
+    def claim_index(self) -> None:
+        """Take the index for this process before anything is written, or fail in one line
+        naming the process that holds it (the embedded engine serves one process)."""
+        self.store.claim()
+
+    def index_worker(self) -> IndexWorker:
+        """The one thread that indexes logged records; started on first use (the service
+        starts it at start-up, so notes left owed by an earlier run are indexed too)."""
+        with self._worker_guard:
+            if self._worker is None:
+                from crmassist.ingest.outbox import IndexWorker
+
+                self._worker = IndexWorker(self.indexer, self.sessions)
+                self._worker.start()
+            return self._worker
+
+    def index_written(self, only: Mapping[SourceType, Collection[str]]) -> bool:
+        """Records were just written with their outbox rows: have them indexed, waiting up
+        to `index_wait_seconds` for it. Never raises: what is not indexed yet stays owed
+        in the outbox and is retried. True if they are searchable now."""
+        wait = self.settings.index_wait_seconds
+        indexed = self.index_worker().wait_for(only, wait)
+        if not indexed and wait > 0:
+            names = ", ".join(f"{kind.value}/{rid}" for kind, ids in only.items() for rid in ids)
+            log.warning("%s saved, not searchable yet: the index worker retries", names)
+        return indexed
+
+    def index_health(self) -> str:
+        """ "ok", or what is wrong with the index, in one line (`/readyz`)."""
+        return self.indexer().check()
 
     def retriever(self) -> Retriever:
         from crmassist.errors import IndexMissing
@@ -184,12 +234,15 @@ class Runtime:
             self.clock,
             redactor=lambda: self.redactor,
             retriever=self.retriever,
-            index_records=lambda only: self.indexer().sync_records(only),
+            index_records=self.index_written,
             model=model,
             intents=lambda: self.intents,
         )
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
         if "store" in self.__dict__:
             self.store.close()
         if "engine" in self.__dict__:

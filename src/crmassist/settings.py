@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         "training), shared by every data directory. Default: `$XDG_CACHE_HOME/crmassist`, "
         "else `~/.cache/crmassist`.",
     )
+    index_wait_seconds: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=300.0,
+        description="How long logging a note waits for it to become searchable before "
+        "answering anyway; the index outbox still indexes it afterwards, with retries.",
+    )
     today: date | None = Field(
         default=None,
         description="Pin 'today' (demos, evals on a fixed dataset): relative dates are read "

@@ -105,6 +105,7 @@ def _connect_socket_mode(bolt: BoltApp | None, settings: Settings) -> SocketMode
 def _warm_up(rt: Runtime) -> None:
     """Build the heavy parts before the first request, not during it (and not twice)."""
     _ = rt.engine, rt.redactor, rt.encoder
+    rt.index_worker()  # the one index writer; it first indexes notes an earlier run left owed
     if rt.store.exists():
         log.info("index ready")
     else:

@@ -21,6 +21,7 @@ from crmassist.crm.errors import AccessDenied, NotFound
 from crmassist.errors import CrmassistError, IndexMissing
 from crmassist.ingest.importer import ImportValidationError
 from crmassist.retrieval.search import SourceNotAllowed
+from crmassist.retrieval.store import IndexUnavailable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -80,6 +81,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFound, 404, "Not found"),
     (AccessDenied, 403, "Forbidden"),
     (SourceNotAllowed, 403, "Forbidden"),
+    (IndexUnavailable, 503, "Index unavailable"),
     (IndexMissing, 503, "Index not built"),
     (CrmassistError, 400, "Bad request"),
     (sqlalchemy.exc.IntegrityError, 409, "Conflict"),

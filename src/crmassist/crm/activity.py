@@ -1,8 +1,9 @@
 """Writing to the CRM: interaction notes and follow-up tasks, in the author's scope.
 
 Logging is idempotent on a client-supplied key per author: Slack retries, double clicks
-and agent re-plans log a call once. The caller indexes the new note right after (see
-`Indexer.sync_records`) so it is searchable in the very next turn.
+and agent re-plans log a call once. The note's index outbox row is written with it, in
+the same transaction, so the index owes it until it holds it; the caller then waits for
+the index worker (`Runtime.index_written`) so it is searchable in the very next turn.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from crmassist.access.principal import Principal
 from crmassist.access.scope import Section, account_scope, may_see
 from crmassist.crm.errors import AccessDenied, NotFound
 from crmassist.crm.overview import visible_account
-from crmassist.domain.enums import Channel, TaskStatus
+from crmassist.domain.enums import Channel, SourceType, TaskStatus
 from crmassist.domain.models import Account, Contact, Interaction, Task
+from crmassist.ingest.outbox import owe
 
 
 class InteractionFields(BaseModel):
@@ -89,7 +91,7 @@ def log_interaction(
         task = _new_task(principal, title, new.follow_up_on, account.id, now, note.id)
     try:
         with session.begin_nested():  # a savepoint: a lost race must not undo the caller's work
-            session.add_all([note, *([task] if task else [])])
+            session.add_all([note, *([task] if task else []), owe(SourceType.INTERACTION, note.id)])
     except IntegrityError:  # a concurrent request with the same key logged it first
         if (existing := _already_logged(session, principal, new.idempotency_key)) is None:
             raise

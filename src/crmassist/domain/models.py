@@ -256,6 +256,36 @@ class IndexedRecord(Base):
     indexed_at: Mapped[datetime]
 
 
+class IndexOutbox(Base):
+    """A record written to SQL whose index entry is still owed.
+
+    Written in the same transaction as the record, deleted once the index holds it: a
+    crash, a busy index or a failing embedder can delay a note, never lose it.
+    """
+
+    __tablename__ = "index_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    source_type: Mapped[str] = mapped_column(sa.String(20))
+    record_id: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+
+    __table_args__ = (sa.Index("ix_index_outbox_record", "source_type", "record_id"),)
+
+
+class IndexState(Base):
+    """Facts about the index as a whole, e.g. a rebuild that has not finished yet."""
+
+    __tablename__ = "index_state"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(200))
+    updated_at: Mapped[datetime]
+
+
 class ApiKey(Base):
     """An API key of a user. Only a hash of the secret is stored; the key is shown once."""
 

@@ -148,7 +148,7 @@ class SlackBot:
         with session_scope(self.rt.sessions) as session:
             logged = log_interaction(session, principal, new, self.rt.clock.now())
         if logged.created:
-            self.rt.indexer().sync_records({SourceType.INTERACTION: [logged.interaction_id]})
+            self.rt.index_written({SourceType.INTERACTION: [logged.interaction_id]})
         self.rt.audit.record(principal, "slack:log_to_crm", target=logged.interaction_id)
         verb = "Logged" if logged.created else "Already logged"
         return f"{verb} to {escape(logged.account_name)} [{logged.interaction_id}]."

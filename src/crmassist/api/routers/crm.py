@@ -140,7 +140,7 @@ def log_interaction(
     with session_scope(rt.sessions) as session:
         logged = activity.log_interaction(session, principal, new, rt.clock.now())
     if logged.created:
-        rt.indexer().sync_records({SourceType.INTERACTION: [logged.interaction_id]})
+        rt.index_written({SourceType.INTERACTION: [logged.interaction_id]})
     else:
         response.status_code = status.HTTP_200_OK
     rt.audit.record(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from crmassist.api.deps import RuntimeDep
+from crmassist.db.engine import DatabaseUnavailable, check_writable
+from crmassist.runtime import Runtime
 
 router = APIRouter(tags=["health"])
 
@@ -22,18 +23,51 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(rt: RuntimeDep) -> JSONResponse:
-    """Ready to answer: the database answers, the index exists, the model is loaded."""
-    checks: dict[str, Any] = {}
-    try:
-        with rt.sessions() as session:
-            session.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any driver error means "not ready"
-        checks["database"] = f"error: {type(exc).__name__}"
-    checks["index"] = "ok" if _safe(lambda: rt.store.exists()) else "missing: run crmassist index"
+    """Ready to answer: the database takes writes, the index is whole and agrees with SQL
+    (not missing, unreadable, half rebuilt or holding other chunk counts than recorded),
+    the model is loaded. `index_outbox` says what the index still owes."""
+    checks: dict[str, Any] = {"database": _database(rt)}
+    checks["index"] = _index(rt)
     checks["model"] = "ok" if _safe(lambda: rt.encoder.dimension > 0) else "not loaded"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+    body: dict[str, Any] = {"ready": ready, "checks": checks}
+    if (owed := _owed(rt)) is not None:
+        body["index_outbox"] = owed
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _database(rt: Runtime) -> str:
+    """Answers and would take a write (read-only files, full disks, held locks show)."""
+    try:
+        check_writable(rt.engine)
+    except DatabaseUnavailable as exc:
+        return f"unavailable: {exc.reason}"
+    except Exception as exc:  # any other driver error means "not ready" too
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def _index(rt: Runtime) -> str:
+    try:
+        return rt.index_health()
+    except Exception as exc:  # a failing component is reported, not raised
+        return f"error: {type(exc).__name__}"
+
+
+def _owed(rt: Runtime) -> dict[str, Any] | None:
+    from crmassist.ingest.outbox import backlog
+
+    try:
+        with rt.sessions() as session:
+            owed = backlog(session)
+    except Exception:  # the database check above already says why
+        return None
+    return {
+        "pending": owed.pending,
+        "failing": owed.failing,
+        "oldest_seconds": owed.oldest_seconds,
+        "last_error": owed.last_error,
+    }
 
 
 def _safe(check: Any) -> bool:
