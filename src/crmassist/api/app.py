@@ -51,8 +51,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.state.metrics = metrics
     errors.install(app)
     middleware.install(app, rt.settings.max_request_bytes, rt.settings.max_import_bytes, metrics)
-    for router in (health.router, chat.router, crm.router, admin.router):
-        app.include_router(router)
+    app.include_router(health.router)
+    for router in (chat.router, crm.router, admin.router):
+        app.include_router(router, responses=errors.RESPONSES)
     bolt = _mount_slack(app, rt)
 
     @app.get("/", include_in_schema=False)

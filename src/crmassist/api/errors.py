@@ -85,11 +85,9 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (IndexMissing, 503, "Index not built"),
     (CrmassistError, 400, "Bad request"),
     (sqlalchemy.exc.IntegrityError, 409, "Conflict"),
-    (sqlalchemy.exc.OperationalError, 503, "Database unavailable"),
 ]
 _DETAIL = {
     sqlalchemy.exc.IntegrityError: "a concurrent request changed the same records; try again",
-    sqlalchemy.exc.OperationalError: "the database did not answer; try again shortly",
 }
 
 

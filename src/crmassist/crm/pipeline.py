@@ -7,13 +7,14 @@ grouped by currency as well.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, model_validator
 from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
@@ -26,6 +27,26 @@ from crmassist.errors import CrmassistError
 
 OPEN_STAGES = [s for s in Stage if s.is_open]
 CLOSED_STAGES = [Stage.CLOSED_WON, Stage.CLOSED_LOST]
+Name = Annotated[str, Field(max_length=300, pattern=r"^[^\x00-\x1f\x7f]*$")]
+"""A name or id to filter on: one line, no NUL (PostgreSQL refuses NUL in text)."""
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, le=10**15),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 10**15}),
+]
+"""An amount to filter on, documented as the number it is (not as any string)."""
+
+
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic alone reads a number as a Unix time ("1.5" is 1970-01-01)."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    ):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class GroupBy(StrEnum):
@@ -88,23 +109,23 @@ class PipelineQuery(BaseModel):
     stages: list[Stage] = Field(default_factory=list, description="Only these stages.")
     open_only: bool = Field(False, description="Only deals not yet closed won or lost.")
     slipped: bool = Field(False, description="Only open deals whose close date has already passed.")
-    owner_ids: list[str] = Field(default_factory=list, description="Deal owners (user ids).")
-    owner_names: list[str] = Field(default_factory=list, description="Deal owners by name.")
+    owner_ids: list[Name] = Field(default_factory=list, description="Deal owners (user ids).")
+    owner_names: list[Name] = Field(default_factory=list, description="Deal owners by name.")
     mine: OwnerScope | None = Field(None, description="The asker's own deals, or their team's.")
-    team_ids: list[str] = Field(default_factory=list, description="Owners' teams.")
-    team_names: list[str] = Field(default_factory=list, description="Owners' teams by name.")
-    regions: list[str] = Field(default_factory=list, description="Account regions.")
-    industries: list[str] = Field(default_factory=list, description="Account industries.")
-    products: list[str] = Field(default_factory=list, description="Deal products.")
-    account_ids: list[str] = Field(default_factory=list)
-    account_names: list[str] = Field(default_factory=list, description="Accounts by name.")
-    min_amount: Decimal | None = Field(None, ge=0)
-    max_amount: Decimal | None = Field(None, ge=0)
+    team_ids: list[Name] = Field(default_factory=list, description="Owners' teams.")
+    team_names: list[Name] = Field(default_factory=list, description="Owners' teams by name.")
+    regions: list[Name] = Field(default_factory=list, description="Account regions.")
+    industries: list[Name] = Field(default_factory=list, description="Account industries.")
+    products: list[Name] = Field(default_factory=list, description="Deal products.")
+    account_ids: list[Name] = Field(default_factory=list)
+    account_names: list[Name] = Field(default_factory=list, description="Accounts by name.")
+    min_amount: Amount | None = None
+    max_amount: Amount | None = None
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
-    close_from: date | None = Field(None, description="Close date on or after.")
-    close_to: date | None = Field(None, description="Close date on or before.")
-    created_from: date | None = Field(None, description="Created on or after.")
-    created_to: date | None = Field(None, description="Created on or before.")
+    close_from: Day | None = Field(None, description="Close date on or after.")
+    close_to: Day | None = Field(None, description="Close date on or before.")
+    created_from: Day | None = Field(None, description="Created on or after.")
+    created_to: Day | None = Field(None, description="Created on or before.")
     min_probability: int | None = Field(None, ge=0, le=100)
     max_probability: int | None = Field(None, ge=0, le=100)
     group_by: GroupBy | None = None

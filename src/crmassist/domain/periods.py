@@ -142,7 +142,10 @@ def _relative_period(text: str, today: date) -> Period | None:
         if m := re.search(pattern, text):
             return Period(*_CALENDAR[unit](today, offset), m.group(0))
     if m := _RECENT_EN.search(text) or _RECENT_ZH.search(text):
-        return _recent(today, _number(m.group(1)), m.group(2).lower(), m.group(0))
+        try:
+            return _recent(today, _number(m.group(1)), m.group(2).lower(), m.group(0))
+        except (OverflowError, ValueError):  # "last 99999999 days": before the calendar began
+            return None
     return None
 
 
@@ -334,7 +337,10 @@ def _month_day(text: str, today: date) -> date | None:
 
 def _in_days(text: str, today: date) -> date | None:
     if m := _IN_DAYS_EN.search(text) or _IN_DAYS_ZH.search(text):
-        return today + timedelta(days=_number(m.group(1)) * _days_in(m.group(2)))
+        try:
+            return today + timedelta(days=_number(m.group(1)) * _days_in(m.group(2)))
+        except OverflowError:  # "in 99999999 days": past the calendar's end
+            return None
     return None
 
 

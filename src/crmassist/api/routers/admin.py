@@ -31,7 +31,8 @@ def import_export(
     rt: RuntimeDep,
     admin: AdminDep,
     archive: Annotated[
-        bytes, Body(media_type="application/zip", description="A zip of the import format.")
+        bytes,
+        Body(media_type="application/zip", min_length=1, description="A zip of the import format."),
     ],
     prune: Annotated[bool, Query(description="Delete what the files no longer hold.")] = False,
 ) -> ImportOut:

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from crmassist.agent.assistant import CitationOut, Reply
 from crmassist.api.deps import PrincipalDep, RuntimeDep
+from crmassist.api.inputs import ID, NO_CONTROL, RecordId, Text
 from crmassist.privacy.disclosure import Disclosure
 
 router = APIRouter(prefix="/v1", tags=["assistant"])
 
 
 class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, max_length=4000, examples=["prepare me for Acme"])
-    conversation_id: str | None = Field(None, description="Continue this conversation.")
+    message: Text = Field(min_length=1, max_length=4000, examples=["prepare me for Acme"])
+    conversation_id: RecordId | None = Field(None, description="Continue this conversation.")
     intent: str | None = Field(
         None,
         pattern=r"^[a-z_]{1,40}$",
@@ -39,7 +41,7 @@ def chat(
     rt: RuntimeDep,
     principal: PrincipalDep,
     accept: Annotated[str, Header()] = "application/json",
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200, pattern=NO_CONTROL)] = None,
 ) -> Any:
     """Ask the assistant. SSE events: `tool_call`, `tool_result`, `token`, `reply`.
     With an `Idempotency-Key`, a resent message logs nothing twice ("already logged")."""
@@ -61,7 +63,10 @@ def chat(
         request_key=idempotency_key,
         intent=body.intent,
     )
-    return StreamingResponse(_sse(events), media_type="text/event-stream")
+    # Run up to the first event before answering: what fails up front (someone else's
+    # conversation, no index) is then a status with a problem body, not an event in a 200.
+    first = next(events)
+    return StreamingResponse(_sse(itertools.chain([first], events)), media_type="text/event-stream")
 
 
 def _sse(events: Iterator[Any]) -> Iterator[str]:
@@ -90,7 +95,9 @@ class ConversationOut(BaseModel):
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-def conversation(conversation_id: str, rt: RuntimeDep, principal: PrincipalDep) -> ConversationOut:
+def conversation(
+    conversation_id: Annotated[str, Path(pattern=ID)], rt: RuntimeDep, principal: PrincipalDep
+) -> ConversationOut:
     """A conversation of yours, with values revealed as your role allows."""
     found = rt.assistant().conversations.get(principal, conversation_id)
     view = ConversationOut(

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from crmassist.access.scope import account_scope
 from crmassist.agent.assistant import CitationOut
 from crmassist.api.deps import PrincipalDep, RuntimeDep
+from crmassist.api.idempotency import require_same_request
+from crmassist.api.inputs import (
+    ID,
+    MAX_OFFSET,
+    NO_CONTROL,
+    IsoDate,
+    OneLine,
+    RecordId,
+    Text,
+    UtcDateTime,
+)
 from crmassist.crm import activity, overview, pipeline, records
 from crmassist.db import session_scope
 from crmassist.domain.enums import SourceType
@@ -24,13 +34,21 @@ from crmassist.retrieval.search import SearchRequest
 router = APIRouter(prefix="/v1", tags=["crm"])
 
 
+AccountIdPath = Annotated[str, Path(pattern=ID, examples=["A001"])]
+
+
+def _phrase(description: str) -> Any:
+    """A date or period in words, as a query parameter."""
+    return Query(max_length=200, pattern=NO_CONTROL, description=description)
+
+
 class SearchIn(BaseModel):
-    query: str = Field(min_length=1, max_length=2000)
+    query: Text = Field(min_length=1, max_length=2000)
     k: int = Field(5, ge=1, le=50)
     sources: list[SourceType] = Field(default_factory=list)
-    account_id: str | None = None
-    since: date | None = None
-    until: date | None = None
+    account_id: RecordId | None = None
+    since: IsoDate | None = None
+    until: IsoDate | None = None
 
 
 @router.post("/search", response_model=list[CitationOut])
@@ -70,9 +88,11 @@ class Page(BaseModel):
 def accounts(
     rt: RuntimeDep,
     principal: PrincipalDep,
-    q: Annotated[str | None, Query(max_length=200, description="Part of the name.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_CONTROL, description="Part of the name.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page:
     """Accounts you may see, by name, paginated."""
     where = [account_scope(principal)]
@@ -112,7 +132,9 @@ def accounts(
 
 
 @router.get("/accounts/{account_id}", response_model=overview.CustomerOverview)
-def account(account_id: str, rt: RuntimeDep, principal: PrincipalDep) -> overview.CustomerOverview:
+def account(
+    account_id: AccountIdPath, rt: RuntimeDep, principal: PrincipalDep
+) -> overview.CustomerOverview:
     """The customer overview, each section only if your role may see it."""
     with rt.sessions() as session:
         view = overview.customer_overview(session, principal, account_id)
@@ -122,23 +144,37 @@ def account(account_id: str, rt: RuntimeDep, principal: PrincipalDep) -> overvie
     return Disclosure(principal, rt.redactor).model(view)
 
 
+class InteractionIn(activity.InteractionFields):
+    """A note as the API takes it: ids and text checked, a time without an offset is UTC."""
+
+    account_id: RecordId
+    summary: Text = Field(min_length=1, max_length=20_000)
+    contact_id: RecordId | None = None
+    occurred_at: UtcDateTime | None = None
+    follow_up_on: IsoDate | None = None
+    subject: OneLine | None = Field(None, max_length=500)
+    follow_up_title: OneLine | None = Field(None, max_length=500)
+
+
 @router.post(
     "/interactions",
     response_model=activity.LoggedInteraction,
     status_code=status.HTTP_201_CREATED,
 )
 def log_interaction(
-    body: activity.InteractionFields,
+    body: InteractionIn,
     response: Response,
     rt: RuntimeDep,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200, pattern=NO_CONTROL)] = None,
 ) -> activity.LoggedInteraction:
     """Log a note (and a follow-up task). The same `Idempotency-Key` logs once; a replay
-    answers 200 with the original note."""
+    answers 200 with the original note, and a different request with a used key gets 422."""
     new = activity.NewInteraction(**body.model_dump(), idempotency_key=idempotency_key)
     with session_scope(rt.sessions) as session:
         logged = activity.log_interaction(session, principal, new, rt.clock.now())
+        if not logged.created and idempotency_key is not None:
+            require_same_request(session, logged, body, idempotency_key)
     if logged.created:
         rt.index_written({SourceType.INTERACTION: [logged.interaction_id]})
     else:
@@ -154,8 +190,8 @@ def pipeline_query(
     rt: RuntimeDep,
     principal: PrincipalDep,
     query: Annotated[pipeline.PipelineQuery, Query()],
-    close_period: Annotated[str | None, Query(description='e.g. "this quarter", "Q3 2017"')] = None,
-    created_period: Annotated[str | None, Query(description='e.g. "2017", "last 90 days"')] = None,
+    close_period: Annotated[str | None, _phrase('e.g. "this quarter", "Q3 2017"')] = None,
+    created_period: Annotated[str | None, _phrase('e.g. "2017", "last 90 days"')] = None,
 ) -> pipeline.PipelineResult:
     """Typed pipeline queries: filters, grouping, metric; totals, a table and a chart spec."""
     today = rt.clock.today()
@@ -176,8 +212,8 @@ def tasks(
     rt: RuntimeDep,
     principal: PrincipalDep,
     include_done: bool = False,
-    account_id: str | None = None,
-    due: Annotated[str | None, Query(description='"this week", "2026-12-01", "下周"')] = None,
+    account_id: Annotated[str | None, Query(pattern=ID)] = None,
+    due: Annotated[str | None, _phrase('"this week", "2026-12-01", "下周"')] = None,
 ) -> list[activity.TaskView]:
     """Your follow-up tasks, soonest first."""
     today = rt.clock.today()
@@ -212,7 +248,10 @@ def me(rt: RuntimeDep, principal: PrincipalDep) -> Me:
 
 @router.get("/records/{kind}/{record_id}", response_model=records.RecordView)
 def record(
-    kind: records.RecordKind, record_id: str, rt: RuntimeDep, principal: PrincipalDep
+    kind: records.RecordKind,
+    record_id: Annotated[str, Path(pattern=ID)],
+    rt: RuntimeDep,
+    principal: PrincipalDep,
 ) -> records.RecordView:
     """A cited record (article, note, ticket, deal, order, task), if you may see it; personal
     data in it is shown as your role allows."""
