@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from crmassist.access.directory import UnknownUser
 from crmassist.crm.errors import AccessDenied, NotFound
+from crmassist.db.engine import RETRY_AFTER_S, DatabaseUnavailable, unavailable_reason
 from crmassist.errors import CrmassistError, IndexMissing
 from crmassist.ingest.importer import ImportValidationError
 from crmassist.retrieval.search import SourceNotAllowed
@@ -112,6 +113,19 @@ def install(app: FastAPI) -> None:
 
     for kind in (CrmassistError, LookupError, PermissionError, sqlalchemy.exc.DBAPIError):
         app.add_exception_handler(kind, known)
+
+    async def database_fault(request: Request, exc: Exception) -> JSONResponse:
+        """Locked, read-only, gone or unreachable: a state to wait out, so 503 + Retry-After."""
+        if (reason := unavailable_reason(exc)) is None:
+            return await known(request, exc)
+        log.warning("database unavailable on %s: %s", request.url.path, reason)
+        detail = f"the database is {reason}; try again shortly"
+        response = problem(request, 503, "Database unavailable", detail)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, database_fault)
+    app.add_exception_handler(DatabaseUnavailable, database_fault)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
