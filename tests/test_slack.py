@@ -354,7 +354,8 @@ def test_an_unsure_reading_is_asked_back_with_buttons_and_a_click_answers_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stub, _ = slack
-    monkeypatch.setattr(sample_rt.intents, "bar", 1.0)  # nothing is sure enough
+    app_rt: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    monkeypatch.setattr(app_rt.intents, "bar", 1.0)  # nothing is sure enough
     count = _count(stub, "chat.postMessage")
     post_event(client, mention(DANA, "how do I fix error E3?", "900.1"))
     asked = stub.wait_for("chat.postMessage", count=count + 1)[-1]

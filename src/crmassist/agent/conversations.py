@@ -61,12 +61,7 @@ class ConversationStore:
                 if found is None or found.user_id != principal.user_id:
                     raise NotFound(f"no conversation {conversation_id!r}")
             elif external_key:
-                found = session.scalar(
-                    sa.select(Conversation).where(
-                        Conversation.external_key == external_key,
-                        Conversation.user_id == principal.user_id,
-                    )
-                )
+                found = self._by_key(session, principal, external_key)
             if found is not None:
                 return OpenConversation(found.id, dict(found.context), _history(found))
             now = datetime.now(UTC)
@@ -80,7 +75,26 @@ class ConversationStore:
                 external_key=external_key,
             )
             session.add(conversation)
+            try:
+                session.flush()
+            except sa.exc.IntegrityError:
+                # The same Slack message delivered twice at once: the other delivery
+                # opened this thread's conversation first; continue that one.
+                session.rollback()
+                found = self._by_key(session, principal, external_key) if external_key else None
+                if found is None:
+                    raise
+                return OpenConversation(found.id, dict(found.context), _history(found))
             return OpenConversation(conversation.id, {}, [])
+
+    @staticmethod
+    def _by_key(session: Session, principal: Principal, external_key: str) -> Conversation | None:
+        return session.scalar(
+            sa.select(Conversation).where(
+                Conversation.external_key == external_key,
+                Conversation.user_id == principal.user_id,
+            )
+        )
 
     def get(self, principal: Principal, conversation_id: str) -> Conversation:
         with self._sessions() as session:
