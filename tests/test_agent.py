@@ -214,3 +214,16 @@ def test_raw_values_are_known_to_the_test(sample_rt: Runtime) -> None:
     """Guards the privacy tests against an empty list of values to look for."""
     values = raw_personal_data()
     assert "Maria Gonzalez" in values and any(re.fullmatch(r"\d{17}[\dX]", v) for v in values)
+
+
+def test_a_question_about_a_customer_is_answered_from_its_notes(sample_rt: Runtime) -> None:
+    """Product words would match an article; the customer's notes hold the answer."""
+    reply = ask(sample_rt, "U001", "what discount did Kevin at Acme ask for to beat ClearStream?")
+    assert "search_interactions" in tools(reply)
+    assert "I00112" in cited(reply)
+    assert "8%" in reply.answer
+
+
+def test_a_question_is_never_logged_as_a_note(sample_rt: Runtime) -> None:
+    for question in ("Acme的采购订单金额是多少", "what did Acme say about CarePlan Premium?"):
+        assert "log_interaction" not in tools(ask(sample_rt, "U001", question)), question

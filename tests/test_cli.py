@@ -155,3 +155,14 @@ def test_an_unsure_reading_is_offered_as_numbered_options_and_a_number_picks_one
     assert chat.exit_code == 0, chat.output
     assert "  1. the knowledge base" in chat.stdout
     assert "[KB-T1]" in chat.stdout  # the picked reading was answered
+
+
+def test_search_discloses_by_role_like_the_api(cli: CliRunner) -> None:
+    """A rep sees the contact's name and phone, support a masked phone; nobody a token."""
+    assert cli.invoke(app, ["import", str(MINI)]).exit_code == 0
+    query = ["search", "pressure drop FlowGuard skid plant 2", "--json", "-k", "1"]
+    rep = json.loads(cli.invoke(app, [*query, "--as", "U1"]).stdout)[0]
+    support = cli.invoke(app, [*query, "--as", "U4", "--source", "tickets"])
+    assert "Maria Gonzalez" in rep["text"] and "+1 415 555 0134" in rep["text"]
+    assert "<PERSON_" not in rep["text"] + rep["snippet"] and "<PHONE_" not in rep["text"]
+    assert "+1 415 555 0134" not in support.stdout and "<PHONE_" not in support.stdout

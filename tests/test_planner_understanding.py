@@ -13,6 +13,7 @@ from crmassist.agent.planner.intents import NONE, IntentClassifier, Reading
 from crmassist.agent.planner.model import Clarification, Planner, Turn
 from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.planner.understanding import (
+    asks_a_question,
     find_mention,
     log_arguments,
     named_phrases,
@@ -239,3 +240,28 @@ def test_task_arguments() -> None:
     assert task_arguments("remind me to update the forecast", TODAY) == {
         "title": "Update the forecast"
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("what did Kevin say about the plant 2 budget", True),
+        ("Acme的PO金额是多少", True),
+        ("上次给鼓楼医院报的价格有效期到哪天", True),
+        ("is the FlowGuard quote still open?", True),
+        ("Called Kevin, he asked when we can install", False),
+        ("和西湖酒店通话，他们问报价多少", False),  # reported speech is a report
+        ("log a call with Acme: what's next? they want 40 units", False),  # says "log"
+        ("Met Maria, budget approved", False),
+    ],
+)
+def test_a_question_is_told_from_a_report(text: str, question: bool) -> None:
+    assert asks_a_question(text) is question
+
+
+def test_ruling_a_reading_out_makes_no_other_more_certain() -> None:
+    reading = Reading((("log_interaction", 0.6), ("search_interactions", 0.3), ("x", 0.1)), 0.5)
+    kept = reading.without(("log_interaction",))
+    assert kept.best == "search_interactions" and kept.confidence == pytest.approx(0.3)
+    assert kept.intent is None  # asked back, not answered with borrowed confidence
+    assert reading.without(("log_interaction", "search_interactions", "x")) == reading

@@ -205,3 +205,13 @@ def test_whole_names_are_masked(with_ner: Redactor, text: str, name: str) -> Non
     redacted = with_ner.redact(text)
     assert name not in redacted.text
     assert not any(part in redacted.text.split() for part in name.split())
+
+
+def test_names_of_things_the_crm_knows_are_not_people(plain: Redactor) -> None:
+    """Every word public (a product, a KB title): no person; one word that is not: masked."""
+    text = "Ask about FlowGuard Industrial, then call Zbygniewa Industrial."
+    before = [text[d.start : d.end] for d in plain.detect_many([text], cautious=True)[0]]
+    public = plain.with_public_values({"FlowGuard", "Industrial"})
+    after = [text[d.start : d.end] for d in public.detect_many([text], cautious=True)[0]]
+    assert "FlowGuard Industrial" in before and "FlowGuard Industrial" not in after
+    assert any("Zbygniewa" in found for found in after)

@@ -121,14 +121,24 @@ class Runtime:
 
     def public_strings(self, redactor: Redactor) -> set[str]:
         """Strings that are never personal data here: published contact points, and the
-        names of customer organisations (the NER model sometimes takes "Acme" for a person)."""
-        from crmassist.domain.models import Account
+        CRM's own names of things: customer organisations (the NER model sometimes takes
+        "Acme" for a person), products and knowledge-base titles ("FlowGuard Industrial"
+        looks like a given name and a surname to the name model)."""
+        from crmassist.domain.models import Account, KnowledgeArticle, Opportunity, Order
 
         with self.sessions() as session:
-            names = session.scalars(sa.select(Account.name)).all()
-        words = {w.strip(".,&()") for name in names for w in name.split()}
-        organisations = set(names) | {w for w in words if len(w) >= 3 and w[:1].isupper()}
-        return self.published_contact_points(redactor) | organisations
+            names = [
+                *session.scalars(sa.select(Account.name)),
+                *session.scalars(sa.select(Opportunity.product).distinct()),
+                *session.scalars(sa.select(Order.product).distinct()),
+                *session.scalars(sa.select(KnowledgeArticle.product).distinct()),
+                *session.scalars(sa.select(KnowledgeArticle.title)),
+            ]
+        names = [n for n in names if n]
+        words = {w.strip(".,&():") for name in names for w in name.split()}
+        people = {w for name in self.known_names() for w in name.split()}
+        things = set(names) | {w for w in words if len(w) >= 3 and w[:1].isupper()}
+        return self.published_contact_points(redactor) | (things - people)
 
     def published_contact_points(self, redactor: Redactor) -> set[str]:
         """Emails and phone numbers printed in public KB articles: published, so not private."""

@@ -72,8 +72,9 @@ _CLAUSE = re.compile(
 "Tristan spent"), not an object ("Grant access to the portal")."""
 _DETERMINER = re.compile(r"(?i:\b(?:the|a|an|our|their|this|that|each|every)\s+)$")
 """"the Pro 500", "a Jaguar": a determiner before one capitalised word makes it a thing."""
-# A word that starts with a Latin capital (the scan skips every other word in C).
-_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÖØ-ÞĀ-ɏ][^\W\d_'’\-]*(?:[\-'’][^\W\d_]+)*")
+_LATIN = "A-Za-zÀ-ÖØ-öø-ɏ"
+_WORD = re.compile(rf"(?<![{_LATIN}])[A-ZÀ-ÖØ-ÞĀ-ɏ][{_LATIN}]*(?:[\-'’][{_LATIN}]+)*")
+"""A capitalised Latin-script word; Chinese characters around it ("和Maria的") end it."""
 _ORG_NEXT = re.compile(
     r"[ \t]+(?:Inc|Ltd|LLC|PLC|Corp|Co|GmbH|AG|SA|NV|BV|Group|Holdings|Bank|University|"
     r"Hotel|Hotels|Labs|Systems|Solutions|Partners|Street|St|Avenue|Road|Lane)\b"
@@ -232,7 +233,9 @@ class LexiconNameDetector:
         probability = self.model.probability(candidate.row)
         if probability >= self.model.threshold:
             return self._accepted(*(candidate.rule or (start, end, SCORE_LEXICON_SINGLE)))
-        if probability >= self.model.cautious:
+        if probability >= self.model.cautious and not candidate.row["org_near"]:
+            # "Acmee Corp": an organisation word makes a company, which the planner and the
+            # model must be able to look up, even at the cautious bar.
             return Detection(EntityType.PERSON, start, end, SCORE_CAUTIOUS, CAUTIOUS_SOURCE)
         return None
 

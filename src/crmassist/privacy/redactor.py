@@ -83,10 +83,18 @@ class Redactor:
             [
                 d
                 for d in resolve_overlaps(self._engine.analyze(text, art, extra), token_spans(text))
-                if d.score >= floor and text[d.start : d.end] not in self._public
+                if d.score >= floor and not self._is_public(text[d.start : d.end])
             ]
             for text, art in zip(texts, artifacts, strict=True)
         ]
+
+    def _is_public(self, value: str) -> bool:
+        """Published on purpose, or made only of the CRM's own names of things
+        ("FlowGuard Industrial": two public words, no person)."""
+        if value in self._public:
+            return True
+        words = value.split()
+        return len(words) > 1 and all(w in self._public for w in words)
 
     def redact(self, text: str) -> Redacted:
         return self.redact_many([text])[0]

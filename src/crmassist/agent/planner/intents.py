@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -85,6 +85,13 @@ class Reading:
     def chosen(cls, intent: str) -> Reading:
         """The reading the user picked from a clarification: certain by definition."""
         return cls(((intent, 1.0),), bar=0.0)
+
+    def without(self, names: Collection[str]) -> Reading:
+        """The same reading with `names` ruled out (what the request's form excludes: a
+        question is not a note to log). The rest keep their probabilities: ruling one
+        reading out makes no other more certain, so an unsure rest is asked back."""
+        kept = tuple((n, p) for n, p in self.ranked if n not in names)
+        return Reading(kept, self.bar) if kept else self
 
     def blend(self, prior: Reading, weight: float = 0.5) -> Reading:
         """This reading with the previous turn's as a prior: a short follow-up ("what about

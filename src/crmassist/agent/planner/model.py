@@ -55,6 +55,8 @@ _LAST_PIPELINE = re.compile(r"^Last pipeline query: (\{.*\})$", re.MULTILINE)
 
 NEEDS_CUSTOMER = {"customer_overview", "open_tickets", "draft_follow_up", "log_interaction"}
 MAY_NAME_CUSTOMER = {"search_interactions", "churn_risk", "create_task", "list_tasks"}
+WRITES_ON_REPORT = ("log_interaction",)
+"""Intents that write what the user reports: never the reading of a question."""
 
 
 def context_message(
@@ -202,7 +204,7 @@ class Planner:
             return say("help")
         plan: Callable[[Turn, str | None], Step] = getattr(self, f"_{intent}")
         account = self._account(turn, intent)
-        if isinstance(account, str) and account.startswith("!"):
+        if isinstance(account, str) and account.startswith("!") and intent != "search_knowledge":
             return account[1:]
         if isinstance(account, str) and account.startswith("?"):
             return ("find_customer", {"name": account[1:]})
@@ -218,6 +220,8 @@ class Planner:
         if turn.chosen in self.intents.names:
             return Reading.chosen(turn.chosen)
         reading = self.intents.read(turn.request)
+        if understanding.asks_a_question(turn.request):
+            reading = reading.without(WRITES_ON_REPORT)
         if reading.intent is not None or not turn.previous:
             return reading
         blended = reading.blend(self.intents.read(turn.previous))
@@ -292,25 +296,55 @@ class Planner:
         results = turn.result_of("search_knowledge")
         if results is None:
             return ("search_knowledge", {"query": turn.request})
+        if (notes := self._customer_notes_instead(turn, results)) is not None:
+            return notes
         if not results:
             return self.phrases.say(turn.lang, "kb_none")
-        if not self._kb_supports(turn, results) and turn.reading is not None:
+        if self._coverage(turn, results) < KB_SUPPORT and turn.reading is not None:
             return self._clarify(turn, turn.reading, exclude=("search_knowledge",))
         extract = compose.best_sentences(turn.request, results)
         return self.phrases.say(turn.lang, "kb_intro") + "\n" + extract.markdown()
 
-    def _kb_supports(self, turn: Turn, results: list[dict[str, Any]]) -> bool:
-        """Whether the best articles are about the question: enough of its terms (customer
-        names aside: "why is Acme a champion?" is not about pumps) appear in one of them."""
+    def _customer_notes_instead(self, turn: Turn, articles: list[dict[str, Any]]) -> Step | None:
+        """A question that names a customer may be about what happened with them, not about
+        the product: search that customer's notes too and answer from whichever source
+        holds more of the question's terms ("how many devices did Acme want on the
+        AquaSense dashboard?" is in a note, not in the AquaSense article)."""
+        if not understanding.asks_a_question(turn.request):
+            return None
+        if understanding.find_mention(turn.request, self.lexicon) is None:
+            return None
+        notes = turn.result_of("search_interactions")
+        if notes is None:
+            if (lookup := self._lookup(turn)) is not None:
+                return lookup
+            account = self._account(turn, "search_interactions")
+            if account is None or account.startswith(("!", "?")):
+                return None  # a customer the asker cannot see: the article still helps
+            return self._search_interactions(turn, account)
+        if notes and self._coverage(turn, notes) > self._coverage(turn, articles):
+            return self._search_interactions(turn, None)
+        return None
+
+    def _coverage(self, turn: Turn, results: list[dict[str, Any]]) -> float:
+        """The share of the question's terms (customer names aside: "why is Acme a
+        champion?" is not about pumps) found in the best of the first two results."""
+        wanted = self._wanted_terms(turn)
+        if not wanted:
+            return 1.0
+        if not results:
+            return 0.0
+        return max(len(wanted & self._terms_of(r)) for r in results[:2]) / len(wanted)
+
+    def _wanted_terms(self, turn: Turn) -> set[int]:
         wanted = _TERMS.terms(turn.request)
         if mention := understanding.find_mention(turn.request, self.lexicon):
             wanted -= _TERMS.terms(mention.name)
-        if not wanted:
-            return True
-        covered = max(
-            len(wanted & _TERMS.terms(r.get("text") or r.get("snippet", ""))) for r in results[:2]
-        )
-        return covered / len(wanted) >= KB_SUPPORT
+        return wanted
+
+    @staticmethod
+    def _terms_of(result: dict[str, Any]) -> set[int]:
+        return _TERMS.terms(result.get("text") or result.get("snippet", ""))
 
     def _find_customer(self, turn: Turn, account: str | None) -> Step:
         mention = understanding.find_mention(turn.request, self.lexicon)
@@ -358,8 +392,28 @@ class Planner:
         scope = say("notes_scope_period", period=period) if period else ""
         if not results:
             return say("notes_none", scope=scope)
-        lines = [f"{self._note_header(turn, r['snippet'])} {r['cite']}" for r in results[:5]]
+        shown = self._most_relevant_first(turn, results[:5])
+        lines = [f"{self._note_header(turn, r['snippet'])} {r['cite']}" for r in shown]
+        lines[0] += "".join(f"\n  - {line}" for line in self._quoted(turn, shown[0], lines[0]))
         return say("notes_intro", count=len(results), scope=scope) + "\n" + compose.bullet(lines)
+
+    def _quoted(self, turn: Turn, note: dict[str, Any], shown: str) -> list[str]:
+        """The note's sentences that answer best, without its indexed header and without
+        what its line already shows."""
+        body = _NOTE_HEADER.sub("", note.get("text") or note.get("snippet", ""), count=1)
+        extract = compose.best_sentences(turn.request, [{**note, "text": body}], limit=2)
+        return [s for s in extract.sentences if s.rsplit(" [", 1)[0].strip() not in shown]
+
+    def _most_relevant_first(
+        self, turn: Turn, results: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The note holding most of the question's terms leads, and its best sentences are
+        quoted under it: the answer, not only where to find it."""
+        wanted = self._wanted_terms(turn)
+        best = max(
+            range(len(results)), key=lambda n: (len(wanted & self._terms_of(results[n])), -n)
+        )
+        return [results[best], *results[:best], *results[best + 1 :]]
 
     def _note_header(self, turn: Turn, snippet: str) -> str:
         """A note's indexed header ("Call — Acme with Maria, 2026-10-26") in the asker's

@@ -65,14 +65,17 @@ def _named(name: str, phrases: list[str]) -> bool:
 
 
 _NAMED_AFTER = re.compile(
-    r"\b(?:about|with|for|at|on|regarding|to)\s+(?P<en>[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*){0,4})"
+    r"\b(?:about|with|for|at|on|regarding|to)\s+"
+    r"(?P<en>(?:[A-Z][\w&'.-]*|<[A-Z_]+_[0-9a-f]{4,64}>)(?:\s+[A-Z][\w&'.-]*){0,4})"
     r"|(?:介绍一下|关于|和|与|给)(?P<zh>[\u4e00-\u9fff]{2,12}?)(?:的|沟通|有|是|吗|？|\?|$)"
 )
 
 
 def named_phrases(text: str) -> list[str]:
     """Capitalised names after "about/with/for" (or Chinese ones after 关于/和): what the
-    user calls a customer, for a lookup when it matches nothing the asker may see."""
+    user calls a customer, for a lookup when it matches nothing the asker may see. A
+    pseudonym counts: the model gate may mask an unknown name ("Acmee Corp"), and the
+    lookup gets its value back inside the tool."""
     return [(m.group("en") or m.group("zh")).strip() for m in _NAMED_AFTER.finditer(text)]
 
 
@@ -196,3 +199,33 @@ def tier_argument(text: str) -> str | None:
 
 def is_chinese(text: str) -> bool:
     return len(_CJK.findall(text)) >= 2
+
+
+# --- the request's mood ------------------------------------------------------------------------
+
+_QUESTION_MARK = re.compile(r"[?？]\s*$")
+_QUESTION_EN = re.compile(
+    r"^\s*(?:what|what's|whats|when|where|which|who|whom|whose|why|how|is|are|was|were|did|"
+    r"does|do|has|have|had|will|would|should|could|can|any|anything)\b",
+    re.IGNORECASE,
+)
+_QUESTION_ZH = re.compile(
+    r"吗\s*$|呢\s*$|什么|多少|几[个号点天次月年时位台支家]|哪[个天些里家位儿]|为什么|为啥|怎么|怎样|"
+    r"谁|是否|有没有|是不是|能不能|会不会"
+)
+_REPORTED = re.compile(r"\b(?:asked|wondered|wanted to know|inquired)\b|问|询问|想知道|咨询")
+"""Reported speech: "客户问什么时候能安装" reports a question, it does not ask one."""
+_EXPLICIT_LOG = re.compile(
+    r"\b(?:log|record|note down|add a note|write down|jot down)\b|记录|记一下|记下|备注一下",
+    re.IGNORECASE,
+)
+
+
+def asks_a_question(text: str) -> bool:
+    """A question about the record, not a report to log: "what did Acme decide?",
+    "西湖酒店报价发了多少钱". A request that says "log" or "记录" is a log whatever its form."""
+    if _EXPLICIT_LOG.search(text):
+        return False
+    if _QUESTION_MARK.search(text) or _QUESTION_EN.search(text):
+        return True
+    return bool(_QUESTION_ZH.search(text)) and not _REPORTED.search(text)
