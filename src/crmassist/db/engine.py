@@ -177,17 +177,28 @@ def short_wait(connection: sa.Connection, wait_s: float) -> Iterator[None]:
     yield
 
 
+@contextmanager
+def _quick_connection(engine: sa.Engine, wait_s: float) -> Iterator[sa.Connection]:
+    """A connection that waits at most `wait_s` for locks; a database that cannot serve
+    raises `DatabaseUnavailable` with the reason."""
+    try:
+        with engine.connect() as connection, short_wait(connection, wait_s):
+            yield connection
+    except sa.exc.DBAPIError as exc:
+        if (reason := unavailable_reason(exc)) is None:
+            raise
+        raise DatabaseUnavailable(reason) from exc
+
+
 def try_write(engine: sa.Engine, statement: sa.Executable, *, wait_s: float = 0.05) -> bool:
     """Run one write in its own transaction, giving up quickly: False if the database
     could not take it. For writes nobody must wait on (a key's last use)."""
     try:
-        with engine.connect() as connection, short_wait(connection, wait_s):
+        with _quick_connection(engine, wait_s) as connection:
             connection.execute(statement)
             connection.commit()
-    except sa.exc.DBAPIError as exc:
-        if (reason := unavailable_reason(exc)) is None:
-            raise
-        log.info("skipped a best-effort write: the database is %s", reason)
+    except DatabaseUnavailable as exc:
+        log.info("skipped a best-effort write: the database is %s", exc.reason)
         return False
     return True
 
@@ -199,11 +210,6 @@ def check_writable(engine: sa.Engine, *, wait_s: float = 1.0) -> None:
     files, read-only replicas, full disks and held locks all show.
     """
     bump = sa.text("UPDATE alembic_version SET version_num = version_num")
-    try:
-        with engine.connect() as connection, short_wait(connection, wait_s):
-            connection.execute(bump)
-            connection.rollback()
-    except sa.exc.DBAPIError as exc:
-        if (reason := unavailable_reason(exc)) is None:
-            raise
-        raise DatabaseUnavailable(reason) from exc
+    with _quick_connection(engine, wait_s) as connection:
+        connection.execute(bump)
+        connection.rollback()
