@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
+from pathlib import Path
 from typing import Any
 
 
@@ -22,3 +24,11 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def emit(results: dict[str, Any], out: Path) -> None:
+    """Results to stdout and to `out` as JSON, the form `benchmarks/results/` keeps."""
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")

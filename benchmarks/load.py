@@ -21,7 +21,6 @@ and `--out` as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from benchmarks.common import machine, percentiles  # noqa: E402
+from benchmarks.common import emit, machine, percentiles  # noqa: E402
 from crmassist.access.directory import principal_for  # noqa: E402
 from crmassist.access.keys import issue_key  # noqa: E402
 from crmassist.access.scope import Section, may_see, visible_account_ids  # noqa: E402
@@ -385,10 +384,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-    text = json.dumps(result, indent=2, ensure_ascii=False)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
