@@ -92,8 +92,10 @@ def fit(repo: Path) -> tuple[NameModel, dict[str, object]]:
     labels: list[int] = []
     groups: list[int] = []
     weights: list[float] = []
-    for offset, texts in enumerate(sources.values()):
+    counts: dict[str, int] = {}
+    for offset, (source, texts) in enumerate(sources.items()):
         source_rows, source_labels, source_groups = examples_of(detector, texts)
+        counts[source] = len(source_rows)
         rows += source_rows
         labels += source_labels
         groups += [offset * 1_000_000 + i for i in source_groups]
@@ -112,7 +114,7 @@ def fit(repo: Path) -> tuple[NameModel, dict[str, object]]:
     model.fit(x, y, sample_weight=w)
     weights_out = {n: round(float(c), 6) for n, c in zip(names, model.coef_[0], strict=True)}
     stats: dict[str, object] = {
-        "candidates": {k: len(examples_of(detector, v)[1]) for k, v in sources.items()},
+        "candidates": counts,
         "positives": int(y.sum()),
         "cv_f2_at_threshold": round(f2, 4),
         "cautious_recall": CAUTIOUS_RECALL,

@@ -143,10 +143,11 @@ def name_lexicon(max_rank: int = NAME_RANK_CUTOFF) -> NameLexicon:
     with gzip.open(NAME_DATA, "rt", encoding="utf-8") as rows:
         for row in rows:
             name, kind, rank_text = row.rstrip("\n").split("\t")
+            if name in faker.common:
+                continue
             rank = int(rank_text)
-            if name not in faker.common:
-                ranks[name] = min(rank, ranks.get(name, rank))
-            if rank <= max_rank and name not in faker.common:
+            ranks[name] = min(rank, ranks.get(name, rank))
+            if rank <= max_rank:
                 (first if kind == "first" else last).add(name)
     return NameLexicon(frozenset(first), frozenset(last), faker.common, ranks)
 
