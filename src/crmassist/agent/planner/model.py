@@ -186,6 +186,14 @@ class Planner:
         self.phrases = phrases
         self.lexicon = lexicon
         self.vocabulary = vocabulary
+        self._mentions: dict[str, understanding.Mention | None] = {}
+
+    def _mention(self, text: str) -> understanding.Mention | None:
+        """The customer `text` names; fuzzy matching over the whole lexicon is done once
+        per text, however many steps and checks of a turn ask."""
+        if text not in self._mentions:
+            self._mentions[text] = understanding.find_mention(text, self.lexicon)
+        return self._mentions[text]
 
     def next_step(self, turn: Turn, tools: set[str]) -> Step:
         say = self._sayer(turn.lang)
@@ -253,7 +261,7 @@ class Planner:
     def _account(self, turn: Turn, intent: str) -> str | None:
         """The account id to act on; "!text" is a final answer (ambiguous or not found)."""
         say = self._sayer(turn.lang)
-        mention = understanding.find_mention(turn.request, self.lexicon)
+        mention = self._mention(turn.request)
         if mention is None and (phrase := self._unknown_customer(turn, intent)):
             found = turn.result_of("find_customer")
             if found is None:
@@ -278,7 +286,7 @@ class Planner:
 
     def _lookup(self, turn: Turn) -> Step | None:
         """First step when the request names a customer not yet looked up."""
-        mention = understanding.find_mention(turn.request, self.lexicon)
+        mention = self._mention(turn.request)
         if mention is not None and turn.result_of("find_customer") is None:
             return ("find_customer", {"name": mention.name})
         return None
@@ -312,7 +320,7 @@ class Planner:
         AquaSense dashboard?" is in a note, not in the AquaSense article)."""
         if not understanding.asks_a_question(turn.request):
             return None
-        if understanding.find_mention(turn.request, self.lexicon) is None:
+        if self._mention(turn.request) is None:
             return None
         notes = turn.result_of("search_interactions")
         if notes is None:
@@ -338,7 +346,7 @@ class Planner:
 
     def _wanted_terms(self, turn: Turn) -> set[int]:
         wanted = _TERMS.terms(turn.request)
-        if mention := understanding.find_mention(turn.request, self.lexicon):
+        if mention := self._mention(turn.request):
             wanted -= _TERMS.terms(mention.name)
         return wanted
 
@@ -347,7 +355,7 @@ class Planner:
         return _TERMS.terms(result.get("text") or result.get("snippet", ""))
 
     def _find_customer(self, turn: Turn, account: str | None) -> Step:
-        mention = understanding.find_mention(turn.request, self.lexicon)
+        mention = self._mention(turn.request)
         name = mention.name if mention else _strip_command(turn.request)
         found = turn.result_of("find_customer")
         if found is None:
@@ -524,7 +532,7 @@ class Planner:
         task = turn.result_of("create_task")
         if task is None:
             args: dict[str, Any] = understanding.task_arguments(turn.request, turn.today)
-            if account and understanding.find_mention(turn.request, self.lexicon):
+            if account and self._mention(turn.request):
                 args["account_id"] = account
             return ("create_task", args)
         return self._describer(turn).task_created(task)
