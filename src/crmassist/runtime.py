@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -116,10 +116,11 @@ class Runtime:
     def redactor(self) -> Redactor:
         from crmassist.privacy import build_redactor
 
-        redactor = build_redactor(self.settings, self.sessions, self.known_names())
-        return redactor.with_public_values(self.public_strings(redactor))
+        people = self.known_names()
+        redactor = build_redactor(self.settings, self.sessions, people)
+        return redactor.with_public_values(self.public_strings(redactor, people))
 
-    def public_strings(self, redactor: Redactor) -> set[str]:
+    def public_strings(self, redactor: Redactor, people: Sequence[str]) -> set[str]:
         """Strings that are never personal data here: published contact points, and the
         CRM's own names of things: customer organisations (the NER model sometimes takes
         "Acme" for a person), products and knowledge-base titles ("FlowGuard Industrial"
@@ -136,9 +137,9 @@ class Runtime:
             ]
         names = [n for n in names if n]
         words = {w.strip(".,&():") for name in names for w in name.split()}
-        people = {w for name in self.known_names() for w in name.split()}
+        their_words = {w for name in people for w in name.split()}
         things = set(names) | {w for w in words if len(w) >= 3 and w[:1].isupper()}
-        return self.published_contact_points(redactor) | (things - people)
+        return self.published_contact_points(redactor) | (things - their_words)
 
     def published_contact_points(self, redactor: Redactor) -> set[str]:
         """Emails and phone numbers printed in public KB articles: published, so not private."""
@@ -172,8 +173,11 @@ class Runtime:
         """After an import: new contacts must be redacted from the next text on, and newly
         published contact points are no longer treated as personal."""
         if "redactor" in self.__dict__:
-            updated = self.redactor.with_known_names(self.known_names())
-            self.__dict__["redactor"] = updated.with_public_values(self.public_strings(updated))
+            people = self.known_names()
+            updated = self.redactor.with_known_names(people)
+            self.__dict__["redactor"] = updated.with_public_values(
+                self.public_strings(updated, people)
+            )
 
     def indexer(self) -> Indexer:
         from crmassist.ingest.chunking import Chunker
