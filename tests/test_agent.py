@@ -4,6 +4,7 @@ role, follow-ups, privacy, prompt injections, audit and streaming."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -227,3 +228,25 @@ def test_a_question_about_a_customer_is_answered_from_its_notes(sample_rt: Runti
 def test_a_question_is_never_logged_as_a_note(sample_rt: Runtime) -> None:
     for question in ("Acme的采购订单金额是多少", "what did Acme say about CarePlan Premium?"):
         assert "log_interaction" not in tools(ask(sample_rt, "U001", question)), question
+
+
+def test_a_conversation_opened_twice_at_once_is_one_conversation(
+    sample_rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deliveries of one Slack message race: both look the thread up, find nothing and
+    insert; the loser continues the winner's conversation, its session still usable."""
+    from crmassist.agent.conversations import ConversationStore
+
+    store = ConversationStore(sample_rt.sessions)
+    principal = who(sample_rt, "U001")
+    first = store.open(principal, None, "race", external_key="slack:T1:C9:race.1")
+    real = ConversationStore._by_key
+    calls: list[str] = []
+
+    def not_yet_there(session: Any, who_: Any, key: str) -> Any:
+        calls.append(key)
+        return None if len(calls) == 1 else real(session, who_, key)  # lost the race
+
+    monkeypatch.setattr(ConversationStore, "_by_key", staticmethod(not_yet_there))
+    second = store.open(principal, None, "race", external_key="slack:T1:C9:race.1")
+    assert second.id == first.id and len(calls) == 2

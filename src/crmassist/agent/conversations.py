@@ -74,13 +74,12 @@ class ConversationStore:
                 context={},
                 external_key=external_key,
             )
-            session.add(conversation)
             try:
-                session.flush()
+                with session.begin_nested():  # a savepoint: a lost race keeps the session
+                    session.add(conversation)
             except sa.exc.IntegrityError:
                 # The same Slack message delivered twice at once: the other delivery
                 # opened this thread's conversation first; continue that one.
-                session.rollback()
                 found = self._by_key(session, principal, external_key) if external_key else None
                 if found is None:
                     raise
