@@ -88,6 +88,9 @@ class Team(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    parent_id: Mapped[str | None] = mapped_column(ID, index=True)
+    """The team above this one: its managers see everything this team's members own.
+    No foreign key (SQLite could not migrate one in place); the importer checks it."""
 
 
 class User(Base):
@@ -190,6 +193,22 @@ class Ticket(Base):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     csat: Mapped[int | None]
+    assignee_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    """The user working the ticket; they see it on any account."""
+
+
+class AccountTeamMember(Base):
+    """A user on an account's team: they see the account as its owner does (read)."""
+
+    __tablename__ = "account_team"
+
+    id: Mapped[str] = mapped_column(sa.String(130), primary_key=True)
+    """`account_id` TAB `user_id` (ids never hold a tab): one membership, upserted by id."""
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    role: Mapped[str | None] = mapped_column(sa.String(100))
+
+    __table_args__ = (sa.UniqueConstraint("account_id", "user_id", name="uq_account_team_member"),)
 
 
 class Task(Base):
