@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from crmassist.privacy import validators
+from crmassist.privacy.addresses import address_detectors
 from crmassist.privacy.detectors import (
     SCORE_KNOWN_NAME,
     SCORE_NER,
@@ -21,7 +22,8 @@ from crmassist.privacy.names import clean_names, known_names_pattern
 
 def found(text: str) -> list[tuple[str, str]]:
     """(type, text) of every accepted detection, after overlap resolution."""
-    detections = [d for det in STATIC_DETECTORS for d in det.find(text)]
+    finders = (*STATIC_DETECTORS, *address_detectors())
+    detections = [d for det in finders for d in det.find(text)]
     return [(d.entity_type.value, text[d.start : d.end]) for d in resolve_overlaps(detections)]
 
 
@@ -477,6 +479,20 @@ def test_only_urls_with_a_person_in_them_are_masked() -> None:
         ("P.O. Box 255, Kangerlussuaq", "P.O. Box 255, Kangerlussuaq"),
         ("寄到西藏自治区拉萨市城关区北京中路12号吗？", "西藏自治区拉萨市城关区北京中路12号"),
         ("地址：杭州市西湖区文三路90号3单元", "杭州市西湖区文三路90号3单元"),
+        # street types of other languages, before or after the name, glued or apart
+        ("taxi to 8 rue des Lilas, Lyon, 69003. Thanks", "8 rue des Lilas, Lyon, 69003"),
+        ("Via Roma 10, Milano, MI 20121", "Via Roma 10, Milano, MI 20121"),
+        ("Brīvības iela 5, Rīga", "Brīvības iela 5, Rīga"),
+        ("455 12th Avenue, Vancouver, BC V5K 0A1", "455 12th Avenue, Vancouver, BC V5K 0A1"),
+        # a cue, then whatever the street is called, to the end of the address words
+        ("She lives at Kirkeveien 12, Oslo", "Kirkeveien 12, Oslo"),
+        ("moved to ul. Długa 5, Gdańsk last year", "ul. Długa 5, Gdańsk"),
+        ("The office is at Kongens gate 4", "Kongens gate 4"),
+        ("我住在杭州市西湖区文三路90号3单元，谢谢", "杭州市西湖区文三路90号3单元"),
+        ("请寄到朝阳区望京SOHO塔3，谢谢", "朝阳区望京SOHO塔3"),
+        # a postal block: the line before a unit line, or a line ending in one
+        ("Rebecca Ross\n 12 3\n Apt. 5\n Leeds", "12 3\n Apt. 5"),
+        ("Ship it to Hauptstraße 5 Suite 200\nthanks", "Hauptstraße 5 Suite 200"),
     ],
 )
 def test_addresses(text: str, address: str) -> None:
@@ -484,7 +500,24 @@ def test_addresses(text: str, address: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["25 units of PF-10 in stock", "Q2 revenue up 12%", "客户在路上", "今天去市区开会"]
+    "text",
+    [
+        "25 units of PF-10 in stock",
+        "Q2 revenue up 12%",
+        "客户在路上",
+        "今天去市区开会",
+        "地址已更新",
+        "During 2019, Acme invested heavily",
+        "The meeting is at 10:30 tomorrow",
+        "Please send it to Maria by Friday",
+        "shipped via DHL 3 days ago",
+        "Send the quote to Acme Corp 2 weeks before renewal",
+        "We are at Q3 2026 targets",
+        "Version 2 is at Level 3",
+        "Route 66 is long",
+        "Billing address: Aniela Sawicka\n",
+        "Suite 5\nroom",
+    ],
 )
 def test_address_negatives(text: str) -> None:
     assert only(text, "ADDRESS") == []

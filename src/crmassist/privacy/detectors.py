@@ -436,69 +436,6 @@ def _accept_url(_text: str, match: re.Match[str]) -> Span | None:
     return (start, end) if _PERSONAL_PATH.search(_text, start, end) else None
 
 
-# --- street addresses ---------------------------------------------------------------
-
-_STREET_SUFFIXES = (
-    "Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Court|Ct|Boulevard|Blvd|Way|Place|Pl|"
-    "Terrace|Close|Crescent|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Row|Walk|"
-    "Gardens|Grove|Hill|Mews|Park|Alley|Plaza|Loop|Pike|Ridge|Route|Rue|Via|Calle|Strasse|"
-    "Straße|Str|Weg|Gasse|Platz|Laan|Straat|Plein|Gracht|Avenida|Rua|Viale|Piazza"
-)
-_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.\-]*"
-_UNIT = r"(?:,?\s*(?i:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?\s*[0-9A-Za-z\-]+)?"
-_PLACE_TAIL = (
-    r"(?:,?[ \t]+(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*[ \t]?){1,4}(?=,|\s[0-9A-Z]|$|\.))?"  # city
-    r"(?:,?[ \t]+[A-Z]{2}\b)?"  # state
-    r"(?:,?[ \t]+(?:[0-9]{4,5}(?:-[0-9]{3,4})?(?:[ \t][A-Z]{2}\b)?|[0-9]{3}[ \t][0-9]{2}"
-    r"|[0-9]{2}-[0-9]{3}|[A-Z]{1,2}[0-9][0-9A-Z]?\s?[0-9][A-Z]{2}))?"  # postcode
-)
-_EN_ADDRESS = re.compile(
-    r"(?<![0-9A-Za-z])(?:"
-    rf"[0-9]{{1,6}}[A-Za-z]?(?:[ \t]+{_CAP_WORD}){{1,4}}?[ \t]+(?:{_STREET_SUFFIXES})\b\.?"
-    rf"|(?:{_CAP_WORD}[ \t]+){{0,3}}(?:{_STREET_SUFFIXES})[ \t]+[0-9]{{1,5}}[A-Za-z]?\b"
-    rf"|(?:{_CAP_WORD}[ \t]+){{0,2}}{_CAP_WORD}(?:{_STREET_SUFFIXES.lower()})[ \t]+[0-9]{{1,5}}\b"
-    r"|(?i:p\.?\s?o\.?\s?box)[ \t]+[0-9]{1,6}"
-    # "Tjernveien 150, PARADIS": street words, a house number, then a comma and a place
-    rf"|{_CAP_WORD}(?:[ \t]+[\w'’.\-/]+){{0,3}}?[ \t]+[0-9]{{1,5}}[A-Za-z]?\.?"
-    r"(?=,[ \t]*[A-ZÀ-ÖØ-Þ])"
-    rf"){_UNIT}{_PLACE_TAIL}"
-)
-_HAN = r"[\u4e00-\u9fff]"
-_ZH_ADDRESS = re.compile(
-    rf"(?:{_HAN}{{2,7}}?(?:省|自治区|特别行政区))?"
-    rf"(?:{_HAN}{{1,7}}?(?:市|州|盟))?"
-    rf"(?:{_HAN}{{1,7}}?(?:区|县|旗|镇|乡))?"
-    rf"{_HAN}{{1,10}}?(?:路|街|大道|道|巷|弄|胡同)"
-    r"(?:[0-9]+号)?(?:[0-9A-Za-z]+(?:号楼|座|栋|幢|楼|单元|室|层))*"
-    r"(?:\s?[0-9]{6}(?![0-9]))?"
-)
-_ZH_ADMIN = re.compile(r"省|自治区|特别行政区|市|区|县")
-_ZH_PROVINCES = re.compile(
-    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|"
-    "湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
-)
-_ZH_BEFORE_ADDRESS = re.compile("[把到在住于是为往从寄送的址：:]")
-
-
-def _accept_zh_address(text: str, match: re.Match[str]) -> Span | None:
-    """An admin unit before the road, or a house number after it.
-
-    The regex starts at the first Han character it can; the address really starts at a
-    province name, or else after the last verb or particle before the first admin unit.
-    """
-    start, end = match.span()
-    value = match.group()
-    admin = _ZH_ADMIN.search(value)
-    if admin is None and re.search(r"[0-9]", value) is None:
-        return None
-    province = _ZH_PROVINCES.search(value)
-    if province is not None:
-        return start + province.start(), end
-    before_admin = value[: admin.start() if admin else len(value)]
-    lead = [m.end() for m in _ZH_BEFORE_ADDRESS.finditer(before_admin)]
-    return (start + lead[-1] if lead else start), end
-
-
 STATIC_DETECTORS: tuple[Finder, ...] = (
     PatternDetector("email", EntityType.EMAIL, _EMAIL, SCORE_VALIDATED, _accept_email),
     PatternDetector("phone_intl", EntityType.PHONE, _PHONE_INTL, SCORE_PHONE, _accept_intl_phone),
@@ -529,10 +466,6 @@ STATIC_DETECTORS: tuple[Finder, ...] = (
         "phone_bare", EntityType.PHONE, _PHONE_BARE, SCORE_PHONE_SHAPE, _accept_bare_phone
     ),
     PatternDetector("url_personal", EntityType.URL, _URL, SCORE_VALIDATED, _accept_url),
-    PatternDetector("address_en", EntityType.ADDRESS, _EN_ADDRESS, SCORE_ADDRESS),
-    PatternDetector(
-        "address_zh", EntityType.ADDRESS, _ZH_ADDRESS, SCORE_ADDRESS, _accept_zh_address
-    ),
     CuedDetector(),
 )
 
@@ -573,6 +506,7 @@ _GREETINGS_AND_CALENDAR = frozenset({
 _ORG_WORDS = frozenset({
     "inc", "ltd", "llc", "plc", "corp", "co", "gmbh", "ag", "sa", "labs", "group", "hotels",
     "hotel", "systems", "solutions", "technologies", "partners", "holdings", "bank", "university",
+    "corporation", "company", "limited", "incorporated",
 })
 # fmt: on
 
@@ -585,6 +519,8 @@ def person_span(text: str, start: int, end: int) -> Span | None:
     particles such as "de la").
     """
     start, end = _strip_edges(text, start, end)
+    if "\n" in text[start:end]:  # a name never runs across lines ("Gabriele Boni\n Valadouro")
+        start, end = _strip_edges(text, start, text.index("\n", start))
     if text[start:end].endswith(("'s", "’s")):
         start, end = _strip_edges(text, start, end - 2)
     words = list(_WORD.finditer(text, start, end))

@@ -36,6 +36,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from crmassist.privacy.addresses import address_detectors
 from crmassist.privacy.detectors import (
     SCORE_CUED,
     SCORE_NER,
@@ -264,6 +265,7 @@ def shared_engine(ner: bool, name_rank: int = NAME_RANK_CUTOFF) -> SharedEngine:
     """
     finders: list[Finder] = [
         *STATIC_DETECTORS,
+        *address_detectors(),
         LexiconNameDetector(name_lexicon(name_rank), name_model()),
     ]
     finders += [ChineseNameDetector(), JiebaNameDetector()]
