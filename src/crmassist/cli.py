@@ -144,6 +144,7 @@ def run_import(rt: Runtime, directory: Path, prune: bool, prune_local: bool = Fa
     for name, counts in report.rows():
         table.add_row(name, *(str(c) for c in counts))
     out.print(table)
+    out.print(quality_summary(rt), highlight=False)
 
 
 @app.command()
@@ -634,3 +635,8 @@ def users_key(
     print(issued.key)
     err.print(f"[dim]key {issued.key_id} for {user_id}: use it as `Authorization: Bearer <key>`; "
               "it is not shown again[/]")  # fmt: skip
+
+
+from crmassist.cli_insights import quality_summary, register  # noqa: E402  (uses this module)
+
+register(app)
