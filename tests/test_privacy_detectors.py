@@ -438,6 +438,12 @@ def test_cues_without_a_plausible_number_mask_nothing(text: str) -> None:
         ("call 001-295-432-7332x123 today", "001-295-432-7332x123"),
         ("Mobile: +31(0)781-830109", "+31(0)781-830109"),
         ("desk 317.588.3392x04984", "317.588.3392x04984"),
+        # national numbers: a trunk 0, a five-digit area code, a long last group
+        ("note (933)955-2513x871 for later", "(933)955-2513x871"),
+        ("note 06335 38614 for later", "06335 38614"),
+        ("note (04188) 20020 for later", "(04188) 20020"),
+        ("note 028 9018665 for later", "028 9018665"),
+        ("note (0686)-335386 for later", "(0686)-335386"),
     ],
 )
 def test_phone_shapes(text: str, phone: str) -> None:
@@ -450,6 +456,8 @@ def test_phone_shapes(text: str, phone: str) -> None:
         "on 2024-04-02 09:00 the unit failed",
         "Reference number 1234 5678 1234 5678 is the claim",
         "PF-10 x 25, 12 480 units",
+        "invoice 0012 3456789 is overdue",
+        "batch 12345 678901 shipped",
     ],
 )
 def test_dates_references_and_amounts_are_not_phones(text: str) -> None:

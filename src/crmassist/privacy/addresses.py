@@ -228,9 +228,14 @@ class CuedAddressDetector:
         clause = _ZH_CLAUSE_END.search(text, start, limit)
         end = _trim_end(text, start, clause.start() if clause else limit)
         value = text[start:end]
-        if len(value) < 4 or not re.match(_HAN, value) or not _ZH_PLACE.search(value):
+        if len(value) < 4 or not re.match(_HAN, value):
             return None
-        return start, end
+        # a place word and a house number, or two place words ("朝阳区望京路"): "新办公楼"
+        # is only a building, "退回的饮水机（RMA-36762）" a returned product
+        places = len(_ZH_PLACE.findall(value))
+        if places >= 2 or (places and re.search("[0-9]", value)):
+            return start, end
+        return None
 
 
 def _address_words_end(text: str, start: int, end: int) -> int:

@@ -372,7 +372,8 @@ class CuedDetector:
 
 _PHONE_SHAPE = re.compile(
     _NUM_BEFORE
-    + r"(?:\+|00|\()?[0-9]{1,4}\)?(?:[ \-.]{1,2}\(?[0-9]{1,5}\)?){1,5}"
+    + r"(?:\+|00|\()?[0-9]{1,5}(?:\)[ \-.]{0,2}|[ \-.]{1,2})(?:\(?[0-9]{1,5}\)?[ \-.]{1,2}){0,4}"
+    + r"\(?[0-9]{1,8}\)?"
     + r"(?:\s?(?:x|ext\.?)\s?[0-9]{1,5})?"
     + _NUM_AFTER
 )
@@ -408,7 +409,22 @@ def _accept_phone_shape(text: str, match: re.Match[str]) -> Span | None:
         return None  # "12 480" or "4-2-1" are amounts and codes
     if max(map(len, groups)) < 3 and not validators.national_phone_ok(value, PHONE_REGIONS):
         return None  # two-digit groups are phones only where a numbering plan says so
+    if max(map(len, groups)) > 5 and not _national_shape(text, match):
+        return None  # "12345 678901": a long last group makes a phone only as a national number
     return match.span()
+
+
+def _national_shape(text: str, match: re.Match[str]) -> bool:
+    """A number with a long last group ("028 9018665", "(0686)-335386") is a phone when a
+    numbering plan calls it valid, or when it opens with a trunk 0 and has a national
+    number's 9-12 digits, unless a document label claims it ("invoice 0012 3456789")."""
+    value = match.group()
+    if _DOCUMENT_LABEL.search(text[max(0, match.start() - 24) : match.start()]):
+        return False
+    if validators.national_phone_ok(value, PHONE_REGIONS):
+        return True
+    digits = _digits(value.split("x")[0].split("ext")[0])
+    return value.lstrip("(").startswith("0") and 9 <= len(digits) <= 12
 
 
 def _accept_bare_phone(text: str, match: re.Match[str]) -> Span | None:
@@ -519,8 +535,12 @@ def person_span(text: str, start: int, end: int) -> Span | None:
     particles such as "de la").
     """
     start, end = _strip_edges(text, start, end)
-    if "\n" in text[start:end]:  # a name never runs across lines ("Gabriele Boni\n Valadouro")
+    if "\n" in text[start:end]:
+        # A name never runs across lines ("Gabriele Boni\n Valadouro"); a lone word left
+        # before the break ("## Refunds\n- Refunds go") is a heading, not a name.
         start, end = _strip_edges(text, start, text.index("\n", start))
+        if len(text[start:end].split()) < 2:
+            return None
     if text[start:end].endswith(("'s", "’s")):
         start, end = _strip_edges(text, start, end - 2)
     words = list(_WORD.finditer(text, start, end))
