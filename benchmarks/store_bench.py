@@ -34,7 +34,7 @@ from crmassist.retrieval.sparse import Bm25Encoder
 from crmassist.retrieval.store import ChunkPoint, SparseVector, VectorStore
 
 SOURCES = [str(s) for s in SourceType]
-USERS, TEAMS, ACCOUNTS = 50, 8, 2000
+USERS, ACCOUNTS = 50, 2000
 VOCAB = [f"term{i}" for i in range(20_000)] + ["漏水", "维修", "净水器", "客户", "投诉"]
 ACL = retrieval_filter(Principal("u7", Role.REP, "t3"))
 LIMIT = 10
@@ -84,7 +84,8 @@ def _payload(rng: np.random.Generator, i: int) -> dict[str, Any]:
         K.RECORD_ID: f"r{i // 3}",
         K.ACCOUNT_ID: f"a{int(rng.integers(ACCOUNTS))}",
         K.OWNER_ID: f"u{owner}",
-        K.TEAM_ID: f"t{owner % TEAMS}",
+        K.ACCOUNT_OWNER_ID: f"u{owner}",
+        K.ACCOUNT_TEAM: [f"u{(owner + 1) % USERS}"],
         K.AUDIENCE: "internal" if rng.random() < 0.5 else "public",
         K.LANG: "zh" if rng.random() < 0.2 else "en",
         K.OCCURRED_AT: float(1.6e9 + rng.integers(0, 63_072_000)),
@@ -208,7 +209,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _visible(payload: Mapping[str, Any]) -> bool:
     """Whether the benchmark's rep may see a chunk: the filter's selectivity, for context."""
-    return payload[K.SOURCE_TYPE] == SourceType.KB or payload[K.OWNER_ID] == "u7"
+    return payload[K.SOURCE_TYPE] == SourceType.KB or "u7" in (
+        payload[K.OWNER_ID],
+        *payload[K.ACCOUNT_TEAM],
+    )
 
 
 if __name__ == "__main__":

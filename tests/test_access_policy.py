@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crmassist.access import DENY_ALL, AllOf, AnyOf, Match, PayloadKey, Principal
+from crmassist.access import AllOf, AnyOf, Match, PayloadKey, Principal
 from crmassist.access.policy import retrieval_filter, visible_sources
 from crmassist.domain.enums import Role, SourceType
 
@@ -15,21 +15,34 @@ def _branches(principal: Principal) -> tuple[AllOf | Match | AnyOf, ...]:
     return condition.conditions
 
 
-def test_rep_sees_kb_and_only_accounts_they_own() -> None:
+def _owner_values(condition: object) -> set[tuple[str, tuple[str, ...]]]:
+    """Every (owner key, values) the condition matches on, however deep."""
+    if isinstance(condition, Match):
+        return (
+            {(condition.key, condition.values)} if condition.key in PayloadKey.OWNER_KEYS else set()
+        )
+    if isinstance(condition, AllOf | AnyOf):
+        return set().union(*(_owner_values(c) for c in condition.conditions))
+    return set()
+
+
+def test_rep_is_matched_on_every_owner_key_with_their_id_alone() -> None:
     kb, crm = _branches(Principal("U1", Role.REP, "west"))
     assert Match(PayloadKey.SOURCE_TYPE, (SourceType.KB,)) in kb.conditions
-    assert Match(PayloadKey.OWNER_ID, ("U1",)) in crm.conditions
-    assert all(c.key != PayloadKey.TEAM_ID for c in crm.conditions)
+    assert _owner_values(crm) == {(key, ("U1",)) for key in PayloadKey.OWNER_KEYS}
 
 
-def test_manager_is_scoped_by_team_not_owner() -> None:
-    _, crm = _branches(Principal("M1", Role.MANAGER, "west"))
-    assert Match(PayloadKey.TEAM_ID, ("west",)) in crm.conditions
+def test_manager_is_matched_on_everyone_in_reach_not_on_a_team_id() -> None:
+    manager = Principal("M1", Role.MANAGER, "west", reach=frozenset({"U2", "U1", "M1"}))
+    _, crm = _branches(manager)
+    assert manager.owners == ("M1", "U1", "U2")
+    assert _owner_values(crm) == {(key, ("M1", "U1", "U2")) for key in PayloadKey.OWNER_KEYS}
+    assert "west" not in repr(crm)
 
 
-def test_manager_without_team_gets_kb_only() -> None:
+def test_manager_without_team_sees_what_they_own() -> None:
     _, crm = _branches(Principal("M2", Role.MANAGER, None))
-    assert crm == DENY_ALL
+    assert _owner_values(crm) == {(key, ("M2",)) for key in PayloadKey.OWNER_KEYS}
 
 
 def test_support_sees_tickets_and_accounts_never_notes() -> None:

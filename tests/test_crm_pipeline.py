@@ -30,7 +30,8 @@ from tests.conftest import DATA
 TODAY = date(2026, 11, 20)
 ADMIN = Principal("U5", Role.ADMIN, "operations")
 DANA = Principal("U1", Role.REP, "enterprise-west")
-GRACE = Principal("U3", Role.MANAGER, "enterprise-west")
+GRACE = Principal("U3", Role.MANAGER, "enterprise-west", reach=frozenset({"U1", "U3"}))
+"""As `directory.principal_for` resolves her: Enterprise West is Dana and Grace."""
 PRIYA = Principal("U4", Role.SUPPORT, "customer-support")
 USD, WEST = "USD", "Enterprise West"
 

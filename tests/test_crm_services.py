@@ -25,7 +25,8 @@ NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 ADMIN = Principal("U5", Role.ADMIN, "operations")
 DANA = Principal("U1", Role.REP, "enterprise-west")
 OMAR = Principal("U2", Role.REP, "enterprise-east")
-GRACE = Principal("U3", Role.MANAGER, "enterprise-west")
+GRACE = Principal("U3", Role.MANAGER, "enterprise-west", reach=frozenset({"U1", "U3"}))
+"""As `directory.principal_for` resolves her: Enterprise West is Dana and Grace."""
 PRIYA = Principal("U4", Role.SUPPORT, "customer-support")
 CHEN = Principal("U6", Role.REP, "apac")
 

@@ -87,8 +87,9 @@ class Doc:
         return ChunkPoint(self.id, self.dense, BM25.embed_documents([self.text])[0], payload)
 
 
-def crm(owner: str, team: str, account: str, **extra: Any) -> dict[str, Any]:
-    return {K.OWNER_ID: owner, K.TEAM_ID: team, K.ACCOUNT_ID: account, **extra}
+def crm(owner: str, account: str, **extra: Any) -> dict[str, Any]:
+    """A record owned by `owner` on an account `owner` owns too."""
+    return {K.OWNER_ID: owner, K.ACCOUNT_OWNER_ID: owner, K.ACCOUNT_ID: account, **extra}
 
 
 KB, NOTE, TICKET, ACCOUNT = (SourceType.KB, SourceType.INTERACTION, SourceType.TICKET,
@@ -97,20 +98,20 @@ CORPUS: list[tuple[str, SourceType, str, dict[str, Any]]] = [
     ("kb-pub", KB, "How to descale a water dispenser", {K.AUDIENCE: "public"}),
     ("kb-int", KB, "Discount approval rules for sales reps", {K.AUDIENCE: "internal"}),
     ("note-u1", NOTE, "Call with Acme about the pump order",
-     crm("u1", "west", "A1", labels=["vip", "water"])),
+     crm("u1", "A1", labels=["vip", "water"])),
     ("note-u2", NOTE, "Hotel wants twelve dispensers with a lilac front panel",
-     crm("u2", "east", "A2")),
+     crm("u2", "A2")),
     ("ticket-u1", TICKET, "Sync fails with error E-1042 after the firmware update",
-     crm("u1", "west", "A1", labels=["vip"])),
-    ("ticket-zh", TICKET, "客户投诉净水器漏水，要求上门维修", crm("u2", "east", "A3", lang="zh")),
-    ("account-a2", ACCOUNT, "Account profile of Harbor Hotel", crm("u2", "east", "A2")),
+     crm("u1", "A1", labels=["vip"])),
+    ("ticket-zh", TICKET, "客户投诉净水器漏水，要求上门维修", crm("u2", "A3", lang="zh")),
+    ("account-a2", ACCOUNT, "Account profile of Harbor Hotel", crm("u2", "A2")),
 ]  # fmt: skip
 
 
 def build_docs() -> list[Doc]:
     """The i-th row happens on day i; five "crowd" notes sit in CROWD's dense neighbourhood."""
     rows = CORPUS + [
-        (f"crowd-{i}", NOTE, f"Routine visit report {i} about filters", crm("u1", "west", "A1"))
+        (f"crowd-{i}", NOTE, f"Routine visit report {i} about filters", crm("u1", "A1"))
         for i in range(5)
     ]
     docs = []
@@ -240,7 +241,9 @@ FILTERS: dict[str, Condition] = {
         match(K.LANG, "en"), any_of(match(K.OWNER_ID, "u2"), match(K.AUDIENCE, "public"))
     ),
     "rep-policy": retrieval_filter(REP_U1),
-    "manager-policy": retrieval_filter(Principal("m", Role.MANAGER, "east")),
+    "manager-policy": retrieval_filter(
+        Principal("m", Role.MANAGER, "east", reach=frozenset({"u2"}))
+    ),
     "support-policy-since": all_of(
         retrieval_filter(Principal("s", Role.SUPPORT)), Range(K.OCCURRED_AT, gte=T0 + 3 * DAY)
     ),

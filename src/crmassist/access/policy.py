@@ -1,14 +1,15 @@
-"""The role matrix, as code. `docs/access.md` is its prose twin; keep them together.
+"""The role matrix for the vector index. `docs/access.md` is its prose twin, and
+`scope.py` the same matrix for SQL; keep the three together.
 
-| role    | KB                 | accounts, interactions, tickets      |
-|---------|--------------------|--------------------------------------|
-| rep     | all internal + pub | accounts they own                    |
-| manager | all internal + pub | accounts owned by their team         |
-| support | all internal + pub | tickets and account profiles, all    |
-| admin   | everything         | everything                           |
+| role    | KB                 | account profiles, notes, tickets                          |
+|---------|--------------------|-----------------------------------------------------------|
+| rep     | internal + public  | accounts they own or are on the team of; their own notes  |
+|         |                    | and tickets anywhere; profiles of their deals' accounts   |
+| manager | internal + public  | what anyone in their teams (and the teams below) sees     |
+| support | internal + public  | tickets and account profiles, all                         |
+| admin   | internal + public  | everything                                                |
 
-Opportunities and orders are never indexed; they are reached through SQL tools that
-apply the same account scope.
+Opportunities, orders and tasks are never indexed; SQL tools apply `scope.record_scope`.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ class PayloadKey:
     RECORD_ID = "record_id"
     ACCOUNT_ID = "account_id"
     OWNER_ID = "owner_id"
-    TEAM_ID = "team_id"
+    """The record's own owner: a note's author, a ticket's assignee, an account's owner."""
+    ACCOUNT_OWNER_ID = "account_owner_id"
+    ACCOUNT_TEAM = "account_team"
+    """A list: the users on the account's team."""
+    DEAL_OWNERS = "deal_owners"
+    TICKET_ASSIGNEES = "ticket_assignees"
+    """Account profiles only, lists: owning a deal or a ticket opens the profile."""
     AUDIENCE = "audience"
     LANG = "lang"
     OCCURRED_AT = "occurred_at"
 
-    FILTERABLE_KEYWORDS = (SOURCE_TYPE, RECORD_ID, ACCOUNT_ID, OWNER_ID, TEAM_ID, AUDIENCE, LANG)
+    OWNER_KEYS = (OWNER_ID, ACCOUNT_OWNER_ID, ACCOUNT_TEAM, DEAL_OWNERS, TICKET_ASSIGNEES)
+    FILTERABLE_KEYWORDS = (SOURCE_TYPE, RECORD_ID, ACCOUNT_ID, *OWNER_KEYS, AUDIENCE, LANG)
     FILTERABLE_NUMBERS = (OCCURRED_AT,)
 
 
@@ -69,16 +77,22 @@ def _crm_scope(principal: Principal) -> Condition | None:
         return match(PayloadKey.SOURCE_TYPE, *CRM_SOURCES)
     if principal.role is Role.SUPPORT:
         return match(PayloadKey.SOURCE_TYPE, SourceType.TICKET, SourceType.ACCOUNT)
-    if principal.role is Role.REP:
-        return all_of(
-            match(PayloadKey.SOURCE_TYPE, *CRM_SOURCES),
-            match(PayloadKey.OWNER_ID, principal.user_id),
-        )
-    if principal.role is Role.MANAGER:
-        if principal.team_id is None:
-            return DENY_ALL
-        return all_of(
-            match(PayloadKey.SOURCE_TYPE, *CRM_SOURCES),
-            match(PayloadKey.TEAM_ID, principal.team_id),
-        )
+    if principal.role in (Role.REP, Role.MANAGER):
+        return all_of(match(PayloadKey.SOURCE_TYPE, *CRM_SOURCES), _owned(principal.owners))
     return DENY_ALL
+
+
+def _owned(owners: tuple[str, ...]) -> Condition:
+    """`scope.account_scope`, `record_scope` and `profile_scope`, over payload keys."""
+    return any_of(
+        match(PayloadKey.ACCOUNT_OWNER_ID, *owners),
+        match(PayloadKey.ACCOUNT_TEAM, *owners),
+        match(PayloadKey.OWNER_ID, *owners),
+        all_of(
+            match(PayloadKey.SOURCE_TYPE, SourceType.ACCOUNT),
+            any_of(
+                match(PayloadKey.DEAL_OWNERS, *owners),
+                match(PayloadKey.TICKET_ASSIGNEES, *owners),
+            ),
+        ),
+    )

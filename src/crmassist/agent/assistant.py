@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.access.audit import AuditLog
 from crmassist.access.principal import Principal
-from crmassist.access.scope import account_scope
+from crmassist.access.scope import profile_scope, record_scope
 from crmassist.agent.context import Focus, IndexRecords, ToolContext
 from crmassist.agent.conversations import ConversationStore
 from crmassist.agent.drafting import Templates
@@ -283,14 +283,13 @@ class Assistant:
     ) -> Vocabulary:
         """Names pipeline questions filter on, in the asker's scope; people as pseudonyms."""
         with self.sessions() as session:
-            scope = account_scope(principal)
+            scope = profile_scope(principal)
             industries = session.scalars(
                 sa.select(Account.industry).where(scope, Account.industry.is_not(None)).distinct()
             ).all()
             products = session.scalars(
                 sa.select(Opportunity.product)
-                .join(Account, Opportunity.account_id == Account.id)
-                .where(scope, Opportunity.product.is_not(None))
+                .where(record_scope(principal, Opportunity), Opportunity.product.is_not(None))
                 .distinct()
             ).all()
             owners = list(session.scalars(sa.select(User.name)).all())
@@ -308,7 +307,7 @@ class Assistant:
 
     def _names_in_scope(self, principal: Principal) -> tuple[list[str], list[str], list[str]]:
         with self.sessions() as session:
-            scope = account_scope(principal)
+            scope = profile_scope(principal)
             accounts = session.execute(sa.select(Account.name, Account.region).where(scope)).all()
             contacts = session.scalars(
                 sa.select(Contact.name).join(Account, Contact.account_id == Account.id).where(scope)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
-from crmassist.access.scope import Section, account_scope, may_see
+from crmassist.access.scope import Section, may_see, profile_scope
 from crmassist.crm.errors import AccessDenied, NotFound
 from crmassist.crm.overview import visible_account
 from crmassist.domain.enums import Channel, SourceType, TaskStatus
@@ -182,7 +182,7 @@ def list_tasks(
     due_before: date | None = None,
 ) -> list[TaskView]:
     """The principal's own tasks (accounts they can no longer see are not named)."""
-    visible = sa.select(Account.id).where(account_scope(principal))
+    visible = sa.select(Account.id).where(profile_scope(principal))
     query = (
         sa.select(Task, Account.name)
         .outerjoin(Account, (Task.account_id == Account.id) & Account.id.in_(visible))

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process, utils
 from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
-from crmassist.access.scope import account_scope
+from crmassist.access.scope import profile_scope
 from crmassist.domain.models import Account, Contact
 
 MIN_SCORE = 70.0
@@ -69,7 +69,7 @@ def find_customers(
 ) -> list[CustomerMatch]:
     """Best matches among visible accounts and their contacts, one entry per account."""
     accounts = dict(
-        session.execute(sa.select(Account.id, Account.name).where(account_scope(principal))).all()
+        session.execute(sa.select(Account.id, Account.name).where(profile_scope(principal))).all()
     )
     contacts = session.execute(
         sa.select(Contact.id, Contact.name, Contact.account_id).where(

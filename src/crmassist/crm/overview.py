@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
-from crmassist.access.scope import Section, account_scope, may_see
+from crmassist.access.scope import Section, may_see, profile_scope, record_scope
 from crmassist.crm.commitments import Commitment, commitments_in
 from crmassist.crm.errors import NotFound
 from crmassist.domain.enums import Stage, TaskStatus, TicketStatus
@@ -118,9 +118,10 @@ class CustomerOverview(BaseModel):
 
 
 def visible_account(session: Session, principal: Principal, account_id: str) -> Account:
-    """The account if the principal may reach it; otherwise NotFound, whether or not it exists."""
+    """The account if the principal may read its profile; otherwise NotFound, whether or
+    not it exists. What it shows beyond the profile each section scopes for itself."""
     account = session.scalar(
-        sa.select(Account).where(Account.id == account_id, account_scope(principal))
+        sa.select(Account).where(Account.id == account_id, profile_scope(principal))
     )
     if account is None:
         raise NotFound(f"no customer {account_id!r} that you can see")
@@ -131,7 +132,11 @@ def customer_overview(
     session: Session, principal: Principal, account_id: str, recent: int = RECENT
 ) -> CustomerOverview:
     account = visible_account(session, principal, account_id)
-    notes = _notes(session, account.id, recent) if may_see(principal, Section.NOTES) else None
+    notes = (
+        _notes(session, principal, account.id, recent)
+        if may_see(principal, Section.NOTES)
+        else None
+    )
     return CustomerOverview(
         account_id=account.id,
         name=account.name,
@@ -141,15 +146,23 @@ def customer_overview(
         lifecycle_stage=account.lifecycle_stage.value,
         owner=account.owner.name if account.owner else None,
         contacts=_contacts(session, principal, account.id),
-        open_deals=_deals(session, account.id) if may_see(principal, Section.DEALS) else None,
+        open_deals=(
+            _deals(session, principal, account.id) if may_see(principal, Section.DEALS) else None
+        ),
         recent_orders=(
-            _orders(session, account.id, recent) if may_see(principal, Section.ORDERS) else None
+            _orders(session, principal, account.id, recent)
+            if may_see(principal, Section.ORDERS)
+            else None
         ),
         last_interactions=notes,
         open_tickets=(
-            _tickets(session, account.id) if may_see(principal, Section.TICKETS) else None
+            _tickets(session, principal, account.id)
+            if may_see(principal, Section.TICKETS)
+            else None
         ),
-        next_tasks=_tasks(session, account.id) if may_see(principal, Section.TASKS) else None,
+        next_tasks=(
+            _tasks(session, principal, account.id) if may_see(principal, Section.TASKS) else None
+        ),
         commitments=_commitments(notes) if notes is not None else None,
     )
 
@@ -175,11 +188,12 @@ def _contacts(session: Session, principal: Principal, account_id: str) -> list[C
     ]
 
 
-def _deals(session: Session, account_id: str) -> list[DealInfo]:
+def _deals(session: Session, principal: Principal, account_id: str) -> list[DealInfo]:
     rows = session.scalars(
         sa.select(Opportunity)
         .where(
             Opportunity.account_id == account_id,
+            record_scope(principal, Opportunity),
             Opportunity.stage.not_in([Stage.CLOSED_WON, Stage.CLOSED_LOST]),
         )
         .order_by(Opportunity.close_date, Opportunity.id)
@@ -187,21 +201,23 @@ def _deals(session: Session, account_id: str) -> list[DealInfo]:
     return [DealInfo.model_validate(o, from_attributes=True) for o in rows]
 
 
-def _orders(session: Session, account_id: str, recent: int) -> list[OrderInfo]:
+def _orders(
+    session: Session, principal: Principal, account_id: str, recent: int
+) -> list[OrderInfo]:
     rows = session.scalars(
         sa.select(Order)
-        .where(Order.account_id == account_id)
+        .where(Order.account_id == account_id, record_scope(principal, Order))
         .order_by(Order.order_date.desc(), Order.id.desc())
         .limit(recent)
     )
     return [OrderInfo.model_validate(o, from_attributes=True) for o in rows]
 
 
-def _notes(session: Session, account_id: str, recent: int) -> list[NoteInfo]:
+def _notes(session: Session, principal: Principal, account_id: str, recent: int) -> list[NoteInfo]:
     rows = session.execute(
         sa.select(Interaction, User.name)
         .join(User, Interaction.author_id == User.id)
-        .where(Interaction.account_id == account_id)
+        .where(Interaction.account_id == account_id, record_scope(principal, Interaction))
         .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
         .limit(recent)
     )
@@ -219,11 +235,12 @@ def _notes(session: Session, account_id: str, recent: int) -> list[NoteInfo]:
     ]
 
 
-def _tickets(session: Session, account_id: str) -> list[TicketInfo]:
+def _tickets(session: Session, principal: Principal, account_id: str) -> list[TicketInfo]:
     rows = session.scalars(
         sa.select(Ticket)
         .where(
             Ticket.account_id == account_id,
+            record_scope(principal, Ticket),
             Ticket.status.in_([TicketStatus.OPEN, TicketStatus.PENDING]),
         )
         .order_by(Ticket.created_at.desc())
@@ -241,11 +258,15 @@ def _tickets(session: Session, account_id: str) -> list[TicketInfo]:
     ]
 
 
-def _tasks(session: Session, account_id: str) -> list[TaskInfo]:
+def _tasks(session: Session, principal: Principal, account_id: str) -> list[TaskInfo]:
     rows = session.execute(
         sa.select(Task, User.name)
         .join(User, Task.owner_id == User.id)
-        .where(Task.account_id == account_id, Task.status == TaskStatus.OPEN)
+        .where(
+            Task.account_id == account_id,
+            Task.status == TaskStatus.OPEN,
+            record_scope(principal, Task),
+        )
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
     )
     return [TaskInfo(id=t.id, title=t.title, due_date=t.due_date, owner=owner) for t, owner in rows]

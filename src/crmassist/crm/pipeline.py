@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, model_va
 from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
-from crmassist.access.scope import Section, account_scope, may_see
+from crmassist.access.scope import Section, may_see, record_scope
 from crmassist.crm.errors import AccessDenied
 from crmassist.domain.enums import Stage
 from crmassist.domain.models import Account, Opportunity, Team, User
@@ -241,11 +241,16 @@ def _stages(q: PipelineQuery) -> set[Stage]:
 
 
 def _conditions(principal: Principal, q: PipelineQuery, today: date) -> list[Any]:
-    where: list[Any] = [account_scope(principal), Opportunity.stage.in_(sorted(_stages(q)))]
+    where: list[Any] = [
+        record_scope(principal, Opportunity),
+        Opportunity.stage.in_(sorted(_stages(q))),
+    ]
     if q.slipped:
         where.append(Opportunity.close_date < today)
     if q.mine is OwnerScope.ME:
         where.append(Opportunity.owner_id == principal.user_id)
+    elif q.mine is OwnerScope.MY_TEAM and principal.reach:  # a manager: the teams below too
+        where.append(Opportunity.owner_id.in_(principal.owners))
     elif q.mine is OwnerScope.MY_TEAM:
         where.append(User.team_id == principal.team_id)
     team_name = sa.select(Team.name).where(Team.id == User.team_id).scalar_subquery()

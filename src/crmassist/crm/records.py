@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 
 from crmassist.access.policy import visible_audiences
 from crmassist.access.principal import Principal
-from crmassist.access.scope import Section, account_scope, may_see
+from crmassist.access.scope import Section, may_see, record_scope
 from crmassist.crm.errors import NotFound
 from crmassist.domain.models import (
-    Account,
     Interaction,
     KnowledgeArticle,
     Opportunity,
@@ -65,7 +64,7 @@ def get_record(
         )
     if kind is RecordKind.TASKS:
         task = session.get(Task, record_id)
-        if task is None or task.owner_id != principal.user_id:
+        if task is None or not _in_scope(session, principal, Task, record_id):
             raise missing
         due = task.due_date.isoformat() if task.due_date else "-"
         return RecordView(
@@ -80,14 +79,15 @@ def get_record(
         RecordKind.OPPORTUNITIES: Opportunity,
         RecordKind.ORDERS: Order,
     }[kind]
-    record = session.scalar(
-        sa.select(model)
-        .join(Account, model.account_id == Account.id)
-        .where(model.id == record_id, account_scope(principal))
-    )
-    if record is None:
+    record = session.get(model, record_id)
+    if record is None or not _in_scope(session, principal, model, record_id):
         raise missing
     return _view(kind, record)
+
+
+def _in_scope(session: Session, principal: Principal, model: Any, record_id: str) -> bool:
+    query = sa.select(model.id).where(model.id == record_id, record_scope(principal, model))
+    return session.scalar(query) is not None
 
 
 def _view(kind: RecordKind, record: object) -> RecordView:

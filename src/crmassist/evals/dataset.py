@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from crmassist.access.directory import principal_for
-from crmassist.access.scope import account_scope
+from crmassist.access.scope import profile_scope
 from crmassist.domain.enums import Audience, Role
 from crmassist.domain.models import Account, KnowledgeArticle, User
 from crmassist.errors import CrmassistError
@@ -123,7 +123,7 @@ def _invisible_accounts(session: Session, spec: dict[str, Any]) -> list[Case]:
     user = spec.get("user") or _first_user(session, Role.REP) or ""
     principal = principal_for(session, user)
     hidden = session.execute(
-        sa.select(Account.id, Account.name).where(~account_scope(principal)).order_by(Account.id)
+        sa.select(Account.id, Account.name).where(~profile_scope(principal)).order_by(Account.id)
     ).all()
     return [
         Case(
@@ -146,7 +146,7 @@ def _overviews(session: Session, spec: dict[str, Any]) -> list[Case]:
     ):
         principal = principal_for(session, user_id)
         own = session.execute(
-            sa.select(Account.id, Account.name).where(account_scope(principal)).order_by(Account.id)
+            sa.select(Account.id, Account.name).where(profile_scope(principal)).order_by(Account.id)
         ).all()
         cases += [
             Case(

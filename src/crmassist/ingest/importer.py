@@ -30,6 +30,7 @@ from crmassist.db import session_scope
 from crmassist.domain.enums import LifecycleStage, Stage
 from crmassist.domain.models import (
     Account,
+    AccountTeamMember,
     ApiKey,
     Base,
     CitationRecord,
@@ -50,14 +51,17 @@ from crmassist.domain.models import (
 from crmassist.errors import CrmassistError
 from crmassist.ingest.rows import (
     AccountRow,
+    AccountTeamRow,
     ArticleRow,
     ContactRow,
     InteractionRow,
     OpportunityRow,
     OrderRow,
     Row,
+    TeamRow,
     TicketRow,
     UserRow,
+    team_id,
 )
 from crmassist.ingest.sources import Problem, RawRecord, Reader
 
@@ -79,10 +83,13 @@ class Kind:
     model: type[Base]
     references: tuple[tuple[str, str], ...] = ()
     """(field, kind name) pairs that must name an existing record."""
+    prunable: bool = True
+    """False for teams: they exist through their members, so leaving one out deletes nothing."""
 
 
 KINDS: tuple[Kind, ...] = (
     Kind("users", "users.csv", UserRow, User),
+    Kind("teams", "teams.csv", TeamRow, Team, prunable=False),
     Kind("accounts", "accounts.csv", AccountRow, Account, (("owner_id", "users"),)),
     Kind("contacts", "contacts.csv", ContactRow, Contact, (("account_id", "accounts"),)),
     Kind(
@@ -105,7 +112,14 @@ KINDS: tuple[Kind, ...] = (
         "tickets.jsonl",
         TicketRow,
         Ticket,
-        (("account_id", "accounts"), ("contact_id", "contacts")),
+        (("account_id", "accounts"), ("contact_id", "contacts"), ("assignee_id", "users")),
+    ),
+    Kind(
+        "account team",
+        "account_team.csv",
+        AccountTeamRow,
+        AccountTeamMember,
+        (("account_id", "accounts"), ("user_id", "users")),
     ),
     Kind("kb articles", "kb", ArticleRow, KnowledgeArticle),
 )
@@ -275,6 +289,7 @@ def _check(session: Session, parsed: Parsed, prune: bool) -> list[Problem]:
                 message = f"contact_id: contact {contact!r} belongs to account {owner!r}"
                 problems.append(Problem(label, line, message))
     problems += _unique_user_fields(session, parsed)
+    problems += _team_parents(session, parsed)
     if prune:
         problems += _authors_left_behind(session, parsed)
     return problems
@@ -320,6 +335,31 @@ def _unique_user_fields(session: Session, parsed: Parsed) -> list[Problem]:
     return problems
 
 
+def _team_parents(session: Session, parsed: Parsed) -> list[Problem]:
+    """A parent must be a team (in teams.csv, users.csv or the database), and following
+    parents upwards must end: a loop would make a team its own manager's subordinate."""
+    rows = [(line, r) for line, r in parsed.rows.get("teams", []) if isinstance(r, TeamRow)]
+    if not rows:
+        return []
+    parents = _pairs(session, sa.select(Team.id, Team.parent_id))
+    parents.update({r.id: team_id(r.parent) if r.parent else None for _, r in rows})
+    users = [r for _, r in parsed.rows.get("users", []) if isinstance(r, UserRow)]
+    known = set(parents) | {team_id(r.team) for r in users if r.team}
+    problems: list[Problem] = []
+    for line, row in rows:
+        parent = parents[row.id]
+        if parent is not None and parent not in known:
+            problems.append(Problem("teams.csv", line, f"parent: no team named {row.parent!r}"))
+            continue
+        seen = {row.id}
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            parent = parents.get(parent)
+        if parent is not None:
+            problems.append(Problem("teams.csv", line, f"parent: {row.name!r} is in a loop"))
+    return problems
+
+
 def _authors_left_behind(session: Session, parsed: Parsed) -> list[Problem]:
     """Pruning a user must not orphan notes that stay: notes need their author."""
     if not parsed.present("users") or parsed.present("interactions"):
@@ -340,11 +380,6 @@ def _authors_left_behind(session: Session, parsed: Parsed) -> list[Problem]:
 # --- writing ----------------------------------------------------------------------------
 
 
-def team_id(name: str) -> str:
-    """Teams are named in users.csv; their id is a slug of the name (Unicode kept)."""
-    return re.sub(r"[^\w]+", "-", name.casefold()).strip("-") or "team"
-
-
 def detect_lang(text: str) -> str:
     return "zh" if len(_CJK.findall(text)) > len(text) * 0.1 else "en"
 
@@ -361,6 +396,9 @@ def _values(kind: Kind, rows: list[tuple[int, Row]]) -> list[dict[str, Any]]:
             data["lang"] = row.lang or detect_lang(f"{row.title}\n{row.body}")
         elif isinstance(row, InteractionRow):
             data["origin"] = Origin.IMPORT  # a note the export holds is the export's from now on
+        elif isinstance(row, TeamRow):
+            parent = data.pop("parent")
+            data["parent_id"] = team_id(parent) if parent else None
         values.append(data)
     return values
 
@@ -472,7 +510,7 @@ def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
     gone = {
         kind.name: _prunable_ids(session, kind.model) - parsed.ids(kind.name)
         for kind in KINDS
-        if parsed.present(kind.name)
+        if parsed.present(kind.name) and kind.prunable
     }
     if accounts := gone.get("accounts"):
         _delete_account_records(session, accounts, report)
@@ -489,12 +527,17 @@ def _prune(session: Session, parsed: Parsed, report: ImportReport) -> None:
         _delete_user_records(session, users, report)
         for owned in (Account, Opportunity):
             session.execute(sa.update(owned).where(owned.owner_id.in_(users)).values(owner_id=None))
+        session.execute(
+            sa.update(Ticket).where(Ticket.assignee_id.in_(users)).values(assignee_id=None)
+        )
     for kind in reversed(KINDS):
         if ids := gone.get(kind.name):
             report.counts[kind.name].deleted += _delete(session, kind.model, ids)
     if "users" in gone:
         used = sa.select(User.team_id).where(User.team_id.is_not(None))
-        session.execute(sa.delete(Team).where(Team.id.not_in(used)))
+        above = sa.select(Team.parent_id).where(Team.parent_id.is_not(None)).scalar_subquery()
+        kept = sa.or_(Team.id.in_(used), Team.id.in_(above), Team.id.in_(parsed.ids("teams")))
+        session.execute(sa.delete(Team).where(sa.not_(kept)))
 
 
 def _delete_user_records(session: Session, users: set[str], report: ImportReport) -> None:
@@ -507,6 +550,8 @@ def _delete_user_records(session: Session, users: set[str], report: ImportReport
     deleted = session.execute(sa.delete(Interaction).where(Interaction.author_id.in_(users)))
     report.counts["interactions"].deleted += deleted.rowcount  # type: ignore[attr-defined]
     session.execute(sa.delete(Task).where(Task.owner_id.in_(users)))
+    memberships = sa.delete(AccountTeamMember).where(AccountTeamMember.user_id.in_(users))
+    report.counts["account team"].deleted += session.execute(memberships).rowcount  # type: ignore[attr-defined]
     session.execute(sa.delete(ApiKey).where(ApiKey.user_id.in_(users)))
     conversations = sa.select(Conversation.id).where(Conversation.user_id.in_(users))
     messages = sa.select(Message.id).where(Message.conversation_id.in_(conversations))
@@ -529,6 +574,7 @@ def _delete_account_records(session: Session, accounts: set[str], report: Import
         ("orders", Order),
         ("opportunities", Opportunity),
         ("contacts", Contact),
+        ("account team", AccountTeamMember),
     ):
         ids = set(session.scalars(sa.select(model.id).where(model.account_id.in_(accounts))))
         report.counts[name].deleted += _delete(session, model, ids)

@@ -79,6 +79,11 @@ class Row(BaseModel):
         return value
 
 
+def team_id(name: str) -> str:
+    """Teams are named in users.csv; their id is a slug of the name (Unicode kept)."""
+    return re.sub(r"[^\w]+", "-", name.casefold()).strip("-") or "team"
+
+
 class UserRow(Row):
     name: Text
     email: Email
@@ -151,6 +156,42 @@ class TicketRow(Row):
     created_at: UtcDateTime
     resolved_at: OptionalUtcDateTime = None
     csat: Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=1, le=5)] = None
+    assignee_id: OptionalId = None
+
+
+class TeamRow(Row):
+    """A team's place in the hierarchy: `parent` names the team above it."""
+
+    id: str = ""
+    """The slug of `name`, as users.csv makes it."""
+    name: Text
+    parent: OptionalText = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _slug_is_the_id(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(name := data.get("name"), str) and name.strip():
+            return {**data, "id": team_id(name.strip())}
+        return data
+
+
+class AccountTeamRow(Row):
+    """One user on one account's team; the pair is the row's identity."""
+
+    id: str = ""
+    """`account_id` TAB `user_id`: ids never hold a tab, so no two pairs share one."""
+    account_id: Id
+    user_id: Id
+    role: OptionalText = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair_is_the_id(cls, data: object) -> object:
+        if isinstance(data, dict):
+            account, user = data.get("account_id"), data.get("user_id")
+            if isinstance(account, str) and isinstance(user, str):
+                return {**data, "id": f"{account.strip()}\t{user.strip()}"}
+        return data
 
 
 class ArticleRow(Row):

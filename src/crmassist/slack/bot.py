@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 
 from crmassist.access.directory import principal_for
 from crmassist.access.principal import Principal
-from crmassist.access.scope import account_scope
+from crmassist.access.scope import profile_scope
 from crmassist.crm.activity import NewInteraction, log_interaction
 from crmassist.crm.errors import NotFound
 from crmassist.db import session_scope
@@ -123,7 +123,7 @@ class SlackBot:
 
     def visible_accounts(self, principal: Principal, containing: str = "") -> list[tuple[str, str]]:
         """The customers the user may see, by name; `containing` filters as they type."""
-        query = sa.select(Account.id, Account.name).where(account_scope(principal))
+        query = sa.select(Account.id, Account.name).where(profile_scope(principal))
         if containing.strip():
             query = query.where(Account.name.ilike(f"%{containing.strip()}%"))
         with self.rt.sessions() as session:

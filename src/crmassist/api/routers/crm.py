@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from crmassist.access.scope import account_scope
+from crmassist.access.scope import profile_scope
 from crmassist.agent.assistant import CitationOut
 from crmassist.api.deps import PrincipalDep, RuntimeDep
 from crmassist.api.idempotency import require_same_request
@@ -95,7 +95,7 @@ def accounts(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page:
     """Accounts you may see, by name, paginated."""
-    where = [account_scope(principal)]
+    where = [profile_scope(principal)]
     if q:
         where.append(Account.name.ilike(f"%{q}%"))
     with rt.sessions() as session:
