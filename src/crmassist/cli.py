@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -23,8 +24,9 @@ from crmassist.settings import Settings
 
 if TYPE_CHECKING:
     from crmassist.access.principal import Principal
-    from crmassist.agent.assistant import Reply
+    from crmassist.discovery import ServiceInfo
     from crmassist.ingest.indexer import IndexReport
+    from crmassist.remote import Service
     from crmassist.retrieval.search import Citation
     from crmassist.runtime import Runtime
 
@@ -102,6 +104,49 @@ def runtime(*, index: bool = False) -> Iterator[Runtime]:
         rt.close()
 
 
+@contextmanager
+def service() -> Iterator[Service | None]:
+    """The running service that owns the data directory (its `service.json`), if one
+    answers: commands that need the index then go through its API instead."""
+    from crmassist.discovery import discover
+
+    info = discover(state.settings.data_dir)
+    if info is None:
+        yield None
+        return
+    from crmassist.remote import Service, ServiceError, ServiceUnreachable
+
+    client = Service(info)
+    try:
+        client.ready()
+    except ServiceUnreachable as exc:  # a reused pid, or a service still starting
+        logging.getLogger(__name__).warning("%s; working locally", exc)
+        client.close()
+        yield None
+        return
+    try:
+        yield client
+    except ServiceError as exc:
+        fail(str(exc))
+    finally:
+        client.close()
+
+
+def not_beside_service(command: str) -> None:
+    """Commands that write the index themselves cannot run while a service owns it."""
+    from crmassist.discovery import discover
+
+    if info := discover(state.settings.data_dir):
+        fail(_beside(info, command))
+
+
+def _beside(info: ServiceInfo, command: str) -> str:
+    return (
+        f"`crmassist {command}` cannot run through {info.describe()}, which owns "
+        f"{state.settings.data_dir} and indexes what is logged there itself; stop it first"
+    )
+
+
 @app.command("import")
 def import_(
     directory: Annotated[Path, typer.Argument(help="A directory in the import format.")],
@@ -119,6 +164,8 @@ def import_(
 ) -> None:
     """Validate and load a CRM export (see docs/data-format.md); nothing is written on error.
     --prune never deletes notes and tasks created in crmassist for being absent."""
+    if index:
+        not_beside_service("import")
     with runtime(index=index) as rt:
         run_import(rt, directory, prune, prune_local)
         if index:
@@ -157,6 +204,7 @@ def index(
 
     The index itself is checked against SQL: what it lacks or holds in another version
     is indexed again, so a lost or damaged index is repaired, not trusted."""
+    not_beside_service("index")
     with runtime(index=True) as rt:
         run_index(rt, rebuild)
 
@@ -188,21 +236,30 @@ def search(
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many results.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Search the knowledge base and CRM notes as a user; results respect their role."""
+    """Search the knowledge base and CRM notes as a user; results respect their role.
+    Beside a running service, it searches through the service."""
+    with service() as remote:
+        if remote is not None:
+            found = remote.search(as_user, query, k, [s.value for s in source or ()])
+            role = "" if as_json else remote.me(as_user)["role"]
+            return show_citations(query, as_user, role, found, as_json)
     from crmassist.retrieval.search import SearchRequest
 
     with runtime(index=True) as rt:
         principal = load_principal(rt, as_user)
         request = SearchRequest(query=query, k=k, sources=tuple(source or ()))
         citations = disclosed(rt, principal, rt.retriever().search(principal, request))
-        if as_json:
-            print(
-                json.dumps(
-                    [asdict(c) for c in citations], ensure_ascii=False, indent=2, default=str
-                )
-            )
-            return
-        print_citations(query, principal.user_id, principal.role.value, citations)
+        rows = [asdict(c) | {"source_type": c.source_type.value} for c in citations]
+        show_citations(query, principal.user_id, principal.role.value, rows, as_json)
+
+
+def show_citations(
+    query: str, user: str, role: str, citations: list[dict[str, Any]], as_json: bool
+) -> None:
+    if as_json:
+        print(json.dumps(citations, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_citations(query, user, role, citations)
 
 
 def disclosed(rt: Runtime, principal: Principal, citations: list[Citation]) -> list[Citation]:
@@ -214,15 +271,15 @@ def disclosed(rt: Runtime, principal: Principal, citations: list[Citation]) -> l
     return [replace(c, title=next(shown), snippet=next(shown), text=next(shown)) for c in citations]
 
 
-def print_citations(query: str, user: str, role: str, citations: list[Citation]) -> None:
+def print_citations(query: str, user: str, role: str, citations: list[dict[str, Any]]) -> None:
     table = Table("#", "source", "record", "score", "title / snippet", show_lines=True)
     for n, c in enumerate(citations, 1):
         table.add_row(
             str(n),
-            c.source_type.value,
-            c.record_id,
-            f"{c.score:.3f}",
-            f"[bold]{c.title}[/]\n{c.snippet}",
+            c["source_type"],
+            c["record_id"],
+            f"{c['score']:.3f}",
+            f"[bold]{c['title']}[/]\n{c['snippet']}",
         )
     out.print(f'[bold]"{query}"[/] as {user} ({role}): {len(citations)} result(s)')
     out.print(table)
@@ -239,13 +296,21 @@ def ask(
         bool, typer.Option("--json", help="Print the answer, citations and tool calls as JSON.")
     ] = False,
 ) -> None:
-    """Ask the assistant one question; answers cite their records, e.g. [I00042]."""
+    """Ask the assistant one question; answers cite their records, e.g. [I00042].
+    Beside a running service, the service answers (in well under a second)."""
+    with service() as remote:
+        if remote is not None:
+            return show_reply(remote.ask(as_user, question, conversation), as_json)
     with runtime(index=True) as rt:
         principal = load_principal(rt, as_user)
         reply = rt.assistant().ask(principal, question, conversation)
-        if as_json:
-            print(reply.model_dump_json(indent=2))
-            return
+        show_reply(reply.model_dump(mode="json"), as_json)
+
+
+def show_reply(reply: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(reply, ensure_ascii=False, indent=2))
+    else:
         print_reply(reply)
 
 
@@ -259,38 +324,60 @@ def chat(
     """Talk to the assistant; follow-ups ("and their open tickets?") keep the context.
 
     An empty line or Ctrl-D ends the chat; `crmassist chat -c ID` picks it up again. When
-    the assistant asks back with numbered readings, typing a number picks one.
+    the assistant asks back with numbered readings, typing a number picks one. Beside a
+    running service, the service answers.
     """
+    with service() as remote:
+        if remote is not None:
+            role = remote.me(as_user)["role"]
+            return chat_loop(as_user, role, conversation, partial(remote.stream, as_user))
     with runtime(index=True) as rt:
         principal = load_principal(rt, as_user)
         assistant = rt.assistant()
-        out.print(f"[dim]chatting as {principal.user_id} ({principal.role.value}); "
-                  "empty line to stop[/]")  # fmt: skip
-        choices: list[dict[str, str]] = []
-        while True:
-            try:
-                question = input("you> ").strip()
-            except EOFError:
-                break
-            if not question:
-                break
-            intent = None
-            if question.isdigit() and 1 <= int(question) <= len(choices):
-                picked = choices[int(question) - 1]
-                question, intent = picked["message"], picked["intent"]
-            choices = []
+
+        def turn(question: str, conversation: str | None, intent: str | None) -> Iterator[Turn]:
             for event in assistant.stream(principal, question, conversation, intent=intent):
-                if event.kind == "token":
-                    out.print(event.data["text"], end="", highlight=False, markup=False)
-                elif event.kind == "tool_call":
-                    err.print(f"[dim]  -> {event.data['name']} {event.data['arguments']}[/]")
-                elif event.kind == "reply":
-                    conversation = event.data["conversation_id"]
-                    choices = event.data["choices"]
-            out.print()
-            print_choices([c["label"] for c in choices])
-        if conversation:
-            out.print(f"[dim]conversation {conversation}[/]")
+                yield event.kind, event.data
+
+        chat_loop(principal.user_id, principal.role.value, conversation, turn)
+
+
+Turn = tuple[str, dict[str, Any]]
+
+
+def chat_loop(
+    user: str,
+    role: str,
+    conversation: str | None,
+    turn: Callable[[str, str | None, str | None], Iterator[Turn]],
+) -> None:
+    """Read questions, stream each turn's events (local or from the service)."""
+    out.print(f"[dim]chatting as {user} ({role}); empty line to stop[/]")
+    choices: list[dict[str, str]] = []
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        intent = None
+        if question.isdigit() and 1 <= int(question) <= len(choices):
+            picked = choices[int(question) - 1]
+            question, intent = picked["message"], picked["intent"]
+        choices = []
+        for kind, data in turn(question, conversation, intent):
+            if kind == "token":
+                out.print(data["text"], end="", highlight=False, markup=False)
+            elif kind == "tool_call":
+                err.print(f"[dim]  -> {data['name']} {data['arguments']}[/]")
+            elif kind == "reply":
+                conversation = data["conversation_id"]
+                choices = data["choices"]
+        out.print()
+        print_choices([c["label"] for c in choices])
+    if conversation:
+        out.print(f"[dim]conversation {conversation}[/]")
 
 
 def load_principal(rt: Runtime, user_id: str) -> Principal:
@@ -306,15 +393,16 @@ def print_choices(labels: list[str]) -> None:
         out.print(f"  {n}. {label}", highlight=False, markup=False)
 
 
-def print_reply(reply: Reply) -> None:
-    out.print(reply.answer, highlight=False, markup=False)
-    print_choices([c.label for c in reply.choices])
-    if reply.citations:
+def print_reply(reply: dict[str, Any]) -> None:
+    """A reply as `Reply.model_dump(mode="json")` or `/v1/chat` gives it."""
+    out.print(reply["answer"], highlight=False, markup=False)
+    print_choices([c["label"] for c in reply["choices"]])
+    if reply["citations"]:
         out.print("[dim]sources: " + "; ".join(
-            f"[{c.record_id}] {c.title}" for c in reply.citations
+            f"[{c['record_id']}] {c['title']}" for c in reply["citations"]
         ) + "[/]", highlight=False)  # fmt: skip
-    calls = ", ".join(f"{c.name}({c.status})" for c in reply.tool_calls)
-    out.print(f"[dim]tools: {calls or 'none'} · conversation {reply.conversation_id}[/]")
+    calls = ", ".join(f"{c['name']}({c['status']})" for c in reply["tool_calls"])
+    out.print(f"[dim]tools: {calls or 'none'} · conversation {reply['conversation_id']}[/]")
 
 
 @app.command()
@@ -334,6 +422,7 @@ def demo(
     """Load the sample data, index it, then hold a short conversation as each role."""
     import yaml
 
+    not_beside_service("demo")
     plan = yaml.safe_load(script.read_text(encoding="utf-8"))
     if plan.get("today") and state.settings.today is None:
         state.settings = state.settings.model_copy(update={"today": plan["today"]})
@@ -350,7 +439,7 @@ def demo(
                 key = f"demo:{principal.user_id}:{n}"
                 reply = assistant.ask(principal, question, conversation, request_key=key)
                 conversation = reply.conversation_id
-                print_reply(reply)
+                print_reply(reply.model_dump(mode="json"))
         principals = first_user_per_role(rt, list(plan["conversations"]))
         keys = demo_keys(rt, principals) if serve_after else []
     if serve_after:
@@ -389,17 +478,23 @@ def first_user_per_role(rt: Runtime, roles: list[str]) -> list[Principal]:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
+    port: Annotated[
+        int,
+        typer.Option(
+            help="Port; 0 picks a free one (named in DATA_DIR/service.json).", min=0, max=65535
+        ),
+    ] = 8000,
 ) -> None:
-    """Run the HTTP API (and, later, the Slack bot and web console) with uvicorn."""
-    import uvicorn
-
+    """Run the HTTP API, the web console and the Slack bot with uvicorn. While it runs,
+    `ask`, `chat`, `search` and `status` on the same data directory go through it."""
+    not_beside_service("serve")
     from crmassist.api.app import configure_logging, create_app
+    from crmassist.api.server import serve as serve_app
 
     configure_logging(state.settings)
     with runtime(index=True) as rt:  # a second server on one embedded index stops here
         out.print(f"crmassist on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-        uvicorn.run(create_app(runtime=rt), host=host, port=port, log_config=None)
+        serve_app(create_app(runtime=rt), host, port, state.settings.data_dir)
 
 
 @app.command("eval")

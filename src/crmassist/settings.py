@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -87,8 +88,9 @@ class Settings(BaseSettings):
         description="Send raw personal data to the model. Off: the model sees pseudonyms only.",
     )
     prompts_dir: Path = Field(
-        default=Path(__file__).resolve().parents[2] / "prompts",
-        description="Prompts and templates (system prompt, follow-up templates, intents).",
+        default=Path(str(files("crmassist") / "prompts")),
+        description="Prompts and templates (system prompt, follow-up templates, intents). "
+        "Default: the ones installed with the package.",
     )
     slack_bot_token: SecretStr | None = Field(
         default=None, description="Bot token (xoxb-…). With the signing secret: Slack is on."
