@@ -80,6 +80,10 @@ def _get(path: str) -> Call:
     return lambda w, user: [_json(w.client.get(path, headers=w.headers[user]))]
 
 
+def _post(path: str, body: dict[str, Any]) -> Call:
+    return lambda w, user: [_json(w.client.post(path, headers=w.headers[user], json=body))]
+
+
 def _chat(w: Walk, user: str) -> list[str]:
     out = []
     for question in CHAT_QUESTIONS:
@@ -190,6 +194,10 @@ WALKS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/records/{kind}/{record_id}"): _records,
     ("POST", "/v1/import"): _import,
     ("POST", "/slack/events"): _slack,
+    ("POST", "/v1/privacy/export"): _post("/v1/privacy/export", {"contact_id": "C0001"}),
+    # An unknown contact: erasing the seeded one would change what later walks see.
+    ("POST", "/v1/privacy/erase"): _post("/v1/privacy/erase", {"contact_id": "C-NONE"}),
+    ("POST", "/v1/privacy/purge"): _post("/v1/privacy/purge", {"days": 36500}),
 }
 
 

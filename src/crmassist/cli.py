@@ -735,3 +735,9 @@ def users_key(
 from crmassist.cli_insights import quality_summary, register  # noqa: E402  (uses this module)
 
 register(app)
+
+
+# Sub-apps in their own modules; imported last, as they use the helpers above.
+from crmassist.cli_privacy import privacy_app  # noqa: E402
+
+app.add_typer(privacy_app, name="privacy")

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         description="How long logging a note waits for it to become searchable before "
         "answering anyway; the index outbox still indexes it afterwards, with retries.",
     )
+    conversation_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Conversations idle longer than this many days are deleted by "
+        "`crmassist privacy purge` (unset: kept until erased).",
+    )
     today: date | None = Field(
         default=None,
         description="Pin 'today' (demos, evals on a fixed dataset): relative dates are read "

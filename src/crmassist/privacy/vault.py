@@ -92,6 +92,15 @@ class TokenVault:
                     self._remember(session.execute(_select(PiiToken.token.in_(chunk))))
         return {t: self._value_by_token[t] for t in wanted if t in self._value_by_token}
 
+    def forget(self, tokens: Iterable[str]) -> None:
+        """Drop cached values whose rows were deleted (erasure), so this process stops
+        restoring them; other processes forget them when they restart."""
+        gone = set(tokens)
+        for token in gone:
+            self._value_by_token.pop(token, None)
+        for row_digest in [d for d, t in self._token_by_digest.items() if t in gone]:
+            del self._token_by_digest[row_digest]
+
     def _load(self, digests: list[str]) -> None:
         with session_scope(self._sessions) as session:
             for chunk in batched(digests, _CHUNK):

@@ -380,6 +380,11 @@ class EdgeStore:
 
     def inventory(self) -> dict[RecordKey, RecordPoints]:
         found: dict[RecordKey, RecordPoints] = {}
+        for payload in self.payloads(_INVENTORY_KEYS):
+            tally(found, payload)
+        return found
+
+    def payloads(self, keys: Sequence[str]) -> Iterator[dict[str, Any]]:
         offset = None
         with self._use() as shard:
             while True:
@@ -387,14 +392,14 @@ class EdgeStore:
                     ScrollRequest(
                         offset=offset,
                         limit=_SCROLL_PAGE,
-                        with_payload=PayloadSelector.Include(_INVENTORY_KEYS),
+                        with_payload=PayloadSelector.Include(list(keys)),
                         with_vector=False,
                     )
                 )
                 for record in records:
-                    tally(found, dict(record.payload or {}))
+                    yield dict(record.payload or {})
                 if offset is None:
-                    return found
+                    return
 
 
 def _point(point: ChunkPoint) -> Point:

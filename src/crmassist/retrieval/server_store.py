@@ -7,7 +7,7 @@ server optimizes in the background, so `optimize()` is a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from qdrant_client import QdrantClient, models
@@ -212,19 +212,24 @@ class ServerStore:
 
     def inventory(self) -> dict[RecordKey, RecordPoints]:
         found: dict[RecordKey, RecordPoints] = {}
+        for payload in self.payloads(_INVENTORY_KEYS):
+            tally(found, payload)
+        return found
+
+    def payloads(self, keys: Sequence[str]) -> Iterator[dict[str, Any]]:
         name, offset = self._require(), None
         while True:
             records, offset = self.client.scroll(
                 name,
                 limit=_SCROLL_PAGE,
                 offset=offset,
-                with_payload=models.PayloadSelectorInclude(include=_INVENTORY_KEYS),
+                with_payload=models.PayloadSelectorInclude(include=list(keys)),
                 with_vectors=False,
             )
             for record in records:
-                tally(found, record.payload or {})
+                yield dict(record.payload or {})
             if offset is None:
-                return found
+                return
 
 
 def _point(point: ChunkPoint) -> models.PointStruct:

@@ -7,7 +7,7 @@ cluster is reached by URL (`server_store`). Both build their filters and hybrid 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -148,6 +148,10 @@ class VectorStore(Protocol):
 
     def inventory(self) -> dict[RecordKey, RecordPoints]:
         """Per record, the chunks the index really holds and their content hashes."""
+        ...
+
+    def payloads(self, keys: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """These payload keys of every chunk, page by page (inventories, erasure proofs)."""
         ...
 
     def optimize(self) -> None:

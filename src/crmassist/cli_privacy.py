@@ -1,0 +1,137 @@
+"""`crmassist privacy …`: data rights (export, erase with proof, retention purge).
+
+Registered by `crmassist.cli`; shares its runtime, error handling and consoles. Beside a
+running service that holds the embedded index, use the API's `/v1/privacy/...` instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from crmassist.cli import err, fail, out, runtime
+
+if TYPE_CHECKING:
+    from crmassist.privacy.rights import Erasure
+
+privacy_app = typer.Typer(
+    help="Data rights: export or erase everything held about a person; enforce retention.",
+    no_args_is_help=True,
+)
+
+ContactOpt = Annotated[str | None, typer.Option("--contact", help="The contact's id.")]
+EmailOpt = Annotated[
+    str | None, typer.Option("--email", help="Or the contact's e-mail address (any case).")
+]
+
+
+def _who(contact: str | None, email: str | None) -> dict[str, str | None]:
+    if (contact is None) == (email is None):
+        fail("give exactly one of --contact ID or --email ADDRESS", 2)
+    return {"contact_id": contact, "email": email}
+
+
+def _via() -> str:
+    """Who ran it, for the audit log: the CLI has no API key, so the OS account."""
+    return f"cli:{getpass.getuser()}"
+
+
+@privacy_app.command("export")
+def export(
+    contact: ContactOpt = None,
+    email: EmailOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON here (default: stdout).")
+    ] = None,
+) -> None:
+    """Everything held about one person, as JSON with values revealed.
+
+    The contact, notes, tickets and tasks about them, conversations and audit events
+    that name them, their pseudonyms and which indexed records hold them. Audited (never
+    the values)."""
+    from crmassist import governance
+
+    who = _who(contact, email)
+    with runtime(index=True) as rt:
+        data = governance.export_person(rt, None, via=_via(), **who)
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if output is None:
+        print(text)
+        return
+    output.write_text(text + "\n", encoding="utf-8")
+    err.print(f"wrote {output} (personal data: keep it safe, delete it when handed over)")
+
+
+@privacy_app.command("erase")
+def erase(
+    contact: ContactOpt = None,
+    email: EmailOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Erase one person everywhere, then prove it.
+
+    Deletes the contact row and their pseudonyms; in notes, tickets, tasks, conversations
+    and the audit log their values become a tombstone (the business content stays), and
+    those records are indexed again. Then every text column and every index chunk is
+    searched for each value and pseudonym, and the proof printed: exit 1 if anything was
+    still found. Cannot be undone (restore a backup to go back)."""
+    from crmassist import governance
+
+    who = _who(contact, email)
+    if not yes and not typer.confirm(f"Erase {contact or email} everywhere? This cannot be undone"):
+        fail("nothing erased", 1)
+    with runtime(index=True) as rt:
+        erasure = governance.erase_person(rt, None, via=_via(), **who)
+    if as_json:
+        print(json.dumps(erasure.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_erasure(erasure)
+    if not erasure.clean:
+        fail("some values were still found (see above); run `crmassist index` and erase again")
+
+
+def print_erasure(erasure: Erasure) -> None:
+    changed = ", ".join(f"{n} {kind}" for kind, n in erasure.changed.items() if n)
+    out.print(f"Erased contact {erasure.contact_id}: {changed or 'nothing else held'}; "
+              f"{erasure.reindexed} chunks re-indexed.", highlight=False)  # fmt: skip
+    chunks = "no index" if erasure.chunks_searched is None else f"{erasure.chunks_searched} chunks"
+    table = Table("searched for", "SQL", "index", "found", title="Proof")
+    for line in erasure.proof:
+        table.add_row(
+            line.term,
+            "; ".join(line.sql) or "0 rows",
+            ", ".join(line.index) or "0 chunks",
+            "[red]yes[/]" if not line.clean else "[green]nothing[/]",
+        )
+    out.print(table)
+    out.print(f"[dim]searched {erasure.columns_searched} text columns of every table and "
+              f"{chunks}, each value and pseudonym by substring[/]")  # fmt: skip
+
+
+@privacy_app.command("purge")
+def purge(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Keep this many days (default: CRMASSIST_CONVERSATION_RETENTION_DAYS)."
+        ),
+    ] = None,
+) -> None:
+    """Delete conversations idle longer than the retention period.
+
+    With their messages,
+    tool calls and citations, and the questions the audit log copied from them. Run it
+    daily (cron, a Kubernetes CronJob)."""
+    from crmassist import governance
+
+    with runtime() as rt:
+        done = governance.purge(rt, None, via=_via(), days=days)
+    out.print(f"Purged {done.conversations} conversation(s) idle since before "
+              f"{done.before:%Y-%m-%d %H:%M} UTC ({done.messages} messages; "
+              f"{done.audit_questions} audited questions dropped).")  # fmt: skip
