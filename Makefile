@@ -5,14 +5,25 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= knowledge/sample
 
-.PHONY: install run demo serve test eval lint format bench sample clean
+.PHONY: install run demo serve test eval lint format bench sample clean lock
 
-$(STAMP): pyproject.toml
+# torch's CPU build comes from PyTorch's own CPU index where it is reachable (PyPI's Linux
+# torch would pull gigabytes of CUDA packages); elsewhere from what pip is configured with
+# (a mirror, find-links). The versions are those of requirements-dev.lock (`make lock`).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+LOCK        := requirements.lock
+DEV_LOCK    := requirements-dev.lock
+
+# `--extra-index-url TORCH_INDEX` when that index answers, else nothing (asked once per make).
+TORCH_SOURCE = $(eval TORCH_SOURCE := $(shell $(PYTHON) -c "import urllib.request as u; \
+  u.urlopen('$(TORCH_INDEX)/torch/', timeout=10); print('--extra-index-url $(TORCH_INDEX)')" \
+  2>/dev/null))$(TORCH_SOURCE)
+
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build first: an unpinned torch would pull gigabytes of CUDA packages.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "torch's CPU build from: $(or $(TORCH_SOURCE),pip's configured sources ($(TORCH_INDEX) unreachable))"
+	$(BIN)/pip install --quiet $(TORCH_SOURCE) -c $(DEV_LOCK) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install crmassist with its dev tools
@@ -41,6 +52,12 @@ bench: install ## Retrieval and agent benchmarks (JSON in benchmarks/results/)
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/agent.py
 	$(BIN)/python benchmarks/privacy.py
+
+lock: install ## Re-resolve requirements.lock (runtime) and requirements-dev.lock (with dev tools)
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-find-links \
+	  --no-emit-index-url $(TORCH_SOURCE) --output-file $(LOCK) pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-find-links \
+	  --no-emit-index-url $(TORCH_SOURCE) --extra dev --output-file $(DEV_LOCK) pyproject.toml
 
 sample: ## Regenerate the sample CRM data (seeded, deterministic)
 	$(BIN)/python knowledge/generate_sample.py --out knowledge/sample

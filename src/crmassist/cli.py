@@ -497,6 +497,34 @@ def serve(
         serve_app(create_app(runtime=rt), host, port, state.settings.data_dir)
 
 
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date, then exit: the one-off release step where
+    processes start with CRMASSIST_MIGRATE_ON_START=false (containers, several servers)."""
+    from sqlalchemy import exc as sa_exc
+
+    from crmassist.db import make_engine
+    from crmassist.db.engine import unavailable_reason
+    from crmassist.db.migrate import current_revision, describe, upgrade_schema
+    from crmassist.errors import CrmassistError
+
+    engine = make_engine(state.settings.resolved_database_url)
+    try:
+        before = current_revision(engine)
+        upgrade_schema(engine)
+        after = current_revision(engine)
+    except CrmassistError as exc:
+        fail(str(exc))
+    except sa_exc.DBAPIError as exc:
+        if (reason := unavailable_reason(exc)) is None:
+            raise
+        fail(f"the database is {reason}; try again shortly")
+    finally:
+        engine.dispose()
+    change = "up to date" if before == after else f"was {before or 'empty'}"
+    print(f"{describe(engine)}: schema at revision {after} ({change})")
+
+
 @app.command("eval")
 def eval_(
     suite: Annotated[str, typer.Option(help="A suite in evals/: evals/SUITE.yaml.")] = "core",

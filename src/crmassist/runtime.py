@@ -58,9 +58,13 @@ class Runtime:
     @cached_property
     def engine(self) -> sa.Engine:
         from crmassist.db import make_engine, upgrade_schema
+        from crmassist.db.migrate import check_current
 
         engine = make_engine(self.settings.resolved_database_url)
-        upgrade_schema(engine)
+        if self.settings.migrate_on_start:
+            upgrade_schema(engine)
+        else:  # migrations are a one-off release step (`crmassist migrate`)
+            check_current(engine)
         return engine
 
     @cached_property

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Default: SQLite file `<data_dir>/crmassist.db`. "
         "PostgreSQL: postgresql+psycopg://user@host/db",
     )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Bring the database schema up to date when a process starts. Off for "
+        "several processes on one database (containers): run `crmassist migrate` once per "
+        "release, and a process whose schema is behind stops with one line.",
+    )
     qdrant_url: str | None = Field(
         default=None,
         description="Qdrant server or cluster URL. Unset: Qdrant's embedded engine on disk.",

@@ -48,6 +48,37 @@ def upgrade_schema(engine: sa.Engine, revision: str = "head") -> None:
         raise BrokenSchema(_failed_upgrade(engine, exc)) from exc
 
 
+class SchemaBehind(CrmassistError):
+    """The schema is not this version's and this process may not migrate it itself."""
+
+
+def head_revision() -> str:
+    """The newest revision this crmassist ships."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None  # the package always ships its migrations
+    return head
+
+
+def check_current(engine: sa.Engine) -> None:
+    """For processes that must not migrate (several servers, containers): the schema is
+    this version's, or one line that says to run the one-off `crmassist migrate`."""
+    try:
+        at = current_revision(engine)
+    except sa.exc.DBAPIError as exc:
+        if (reason := unavailable_reason(exc)) is not None:
+            raise DatabaseUnavailable(reason) from exc
+        raise
+    if at != (head := head_revision()):
+        raise SchemaBehind(
+            f"the database at {describe(engine)} is at schema revision {at or 'none'}, this "
+            f"crmassist needs {head}: run `crmassist migrate` once, then start it again"
+        )
+
+
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
