@@ -28,6 +28,7 @@ from crmassist.db import make_engine, make_session_factory, session_scope, upgra
 from crmassist.domain.enums import SourceType
 from crmassist.domain.models import (
     Account,
+    AccountTeamMember,
     AuditEvent,
     Contact,
     Interaction,
@@ -103,13 +104,16 @@ def crm(session_factory: sessionmaker[Session], tmp_path: Path) -> sessionmaker[
     with session_scope(session_factory) as session:
         session.add(Task(id="K9", owner_id="U1", account_id="A9", title="Call about parts",
                          created_at=NOW))  # fmt: skip
+        for account, user in (("A1", "U3"), ("A9", "U3"), ("A9", "U2")):  # account teams
+            session.add(AccountTeamMember(id=f"{account}\t{user}", account_id=account,
+                                          user_id=user, role="member"))  # fmt: skip
     return session_factory
 
 
 def _snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     tables: dict[str, Any] = {"accounts": Account, "contacts": Contact, "deals": Opportunity,
                               "orders": Order, "notes": Interaction, "tickets": Ticket,
-                              "tasks": Task}  # fmt: skip
+                              "tasks": Task, "teams": AccountTeamMember}  # fmt: skip
     return {
         name: sorted(
             tuple(getattr(row, c.key) for c in sa.inspect(model).columns)
@@ -142,8 +146,8 @@ def test_apply_keeps_everything_and_undo_restores_every_row(crm: sessionmaker[Se
         result = apply_plan(session, plan, "U5", NOW)
     assert (result.accounts_merged, result.contacts_merged) == (1, 2)
     assert result.affected[SourceType.ACCOUNT] == {"A1", "A9"}
-    assert result.affected[SourceType.INTERACTION] == {"I9"}
-    assert result.affected[SourceType.TICKET] == {"T9"}
+    assert result.affected[SourceType.INTERACTION] == {"I1", "I4", "I9"}  # A1: its team grew
+    assert result.affected[SourceType.TICKET] == {"T2", "T9"}
     with crm() as session:
         assert session.get(Account, "A9") is None
         assert session.get(Contact, "C9") is None and session.get(Contact, "C8") is None
@@ -152,6 +156,9 @@ def test_apply_keeps_everything_and_undo_restores_every_row(crm: sessionmaker[Se
             assert session.get(model, rid).account_id == "A1"  # type: ignore[union-attr]
         assert session.get(Interaction, "I9").contact_id == "C1"  # type: ignore[union-attr]
         assert session.get(Ticket, "T9").contact_id == "C1"  # type: ignore[union-attr]
+        team = session.scalars(sa.select(AccountTeamMember.user_id).where(
+            AccountTeamMember.account_id == "A1")).all()  # fmt: skip
+        assert sorted(team) == ["U2", "U3"]
         survivor = session.get(Contact, "C1")
         assert survivor is not None and survivor.email == "maria.gonzalez@acme-corp.example"
         event = session.get(AuditEvent, result.audit_id)

@@ -30,6 +30,7 @@ from crmassist.crm.errors import NotFound
 from crmassist.domain.enums import SourceType
 from crmassist.domain.models import (
     Account,
+    AccountTeamMember,
     AuditEvent,
     Contact,
     Interaction,
@@ -532,7 +533,8 @@ def _merge_group(
         for name in _FILLABLE[group.kind]:
             if getattr(survivor, name) is None and getattr(record, name) is not None:
                 setattr(survivor, name, getattr(record, name))
-        removed.append({"row": _row(record), "moved": children})
+        team = _move_team(session, dup.id, group.survivor_id) if group.kind == "account" else {}
+        removed.append({"row": _row(record), "moved": children, "team": team})
         session.delete(record)
         session.flush()
     account_id = survivor.id if group.kind == "account" else survivor.account_id
@@ -540,8 +542,47 @@ def _merge_group(
         account_id,
         *(d.id for d in group.duplicates if group.kind == "account"),
     }
+    _reindex_account(session, account_id, affected)
     entry = {"survivor": group.survivor_id, "before": before, "removed": removed}
     return entry, moved
+
+
+def _move_team(session: Session, old: str, new: str) -> dict[str, list[Any]]:
+    """The duplicate's account team joins the survivor's (a membership id names its
+    account, so members are re-added, not moved); both halves are kept for undo."""
+    rows = list(
+        session.scalars(sa.select(AccountTeamMember).where(AccountTeamMember.account_id == old))
+    )
+    present = set(
+        session.scalars(
+            sa.select(AccountTeamMember.user_id).where(AccountTeamMember.account_id == new)
+        )
+    )
+    added = []
+    for member in rows:
+        if member.user_id not in present:
+            joined = AccountTeamMember(
+                id=f"{new}\t{member.user_id}",
+                account_id=new,
+                user_id=member.user_id,
+                role=member.role,
+            )
+            session.add(joined)
+            added.append(joined.id)
+        session.delete(member)
+    session.flush()
+    return {"removed": [_row(m) for m in rows], "added": added}
+
+
+def _reindex_account(
+    session: Session, account_id: str, affected: dict[SourceType, set[str]]
+) -> None:
+    """Every note and ticket of an account whose owner or team may have changed: their
+    access payload carries both."""
+    for source, model in ((SourceType.INTERACTION, Interaction), (SourceType.TICKET, Ticket)):
+        affected[source] |= set(
+            session.scalars(sa.select(model.id).where(model.account_id == account_id))
+        )
 
 
 def _move_children(
@@ -645,12 +686,23 @@ def _unmerge(
                 affected[source] |= set(ids)
         if kind == "account":
             affected[SourceType.ACCOUNT].add(removed["row"]["id"])
+            _restore_team(session, removed.get("team") or {})
     for name, value in entry["before"].items():
         setattr(survivor, name, _from_json(model, name, value))
     account_id = survivor.id if kind == "account" else survivor.account_id
     affected[SourceType.ACCOUNT].add(account_id)
     session.flush()
+    _reindex_account(session, account_id, affected)
     return moved
+
+
+def _restore_team(session: Session, team: dict[str, list[Any]]) -> None:
+    if team.get("added"):
+        session.execute(sa.delete(AccountTeamMember).where(AccountTeamMember.id.in_(team["added"])))
+        session.flush()
+    for row in team.get("removed", []):
+        session.add(_restore(AccountTeamMember, row))
+    session.flush()
 
 
 def _row(record: Any) -> dict[str, Any]:
