@@ -223,6 +223,42 @@ def _print_plan(plan: MergePlan) -> None:
     )
 
 
+def value(
+    as_user: Annotated[str, typer.Option("--as", help="As this user: their customers only.")],
+    account: Annotated[str | None, typer.Option(help="Only this account id.")] = None,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="How many, best first.")] = 10,
+    months: Annotated[int, typer.Option(min=1, max=60, help="Months to project over.")] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Customer lifetime value: historical (orders + won deals not invoiced as orders) and
+    projected over --months by BG/NBD + Gamma-Gamma, or a run-rate where data is thin.
+
+    Default: the top 10 customers by projected value; the models used are named."""
+    from crmassist.crm.value import customer_values
+
+    with cli.runtime() as rt:
+        principal = cli.load_principal(rt, as_user)
+        with rt.sessions() as session:
+            report = customer_values(session, principal, rt.clock.today(), account, months)
+        rt.audit.record(principal, "customer_value", target=account,
+                        records=[v.account_id for v in report.values[:top]])  # fmt: skip
+    report.values = report.values[:top]
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    table = Table("account", "currency", "historical", f"projected {months} mo",
+                  "purchases ahead", "model", title="Customer value")  # fmt: skip
+    for v in report.values:
+        table.add_row(f"{v.account_id} {v.account_name}", v.currency,
+                      f"{v.historical_value:,.2f}", f"{v.projected_value:,.2f}",
+                      f"{v.expected_purchases:.1f}", v.model)  # fmt: skip
+    cli.out.print(table)
+    cli.out.print(f"frequency: {report.frequency_model}", highlight=False)
+    for currency, model in report.spend_models.items():
+        cli.out.print(f"spend ({currency}): {model}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(quality)
     app.command()(dedupe)
+    app.command()(value)

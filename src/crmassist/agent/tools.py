@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from crmassist.access.scope import Section, may_see
 from crmassist.agent.context import ToolContext
 from crmassist.agent.drafting import FollowUpDraft, draft_follow_up
-from crmassist.crm import activity, health, overview, pipeline
+from crmassist.crm import activity, health, overview, pipeline, value
 from crmassist.crm.customers import CustomerMatch, find_customers, unambiguous
 from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import KnowledgeArticle
@@ -505,6 +505,40 @@ class ChurnRiskTool(CrmTool):
         return to_json(risks[:limit])
 
 
+class ValueArgs(CustomerArgs):
+    limit: int = Field(10, ge=1, le=100, description="How many customers, best first.")
+    horizon_months: int = Field(12, ge=1, le=60, description="Months to project over.")
+
+
+class CustomerValueTool(CrmTool):
+    name: str = "customer_value"
+    description: str = (
+        "Customer lifetime value: historical value (orders plus won deals not invoiced as "
+        "orders) and projected value over the next months (BG/NBD + Gamma-Gamma where the data "
+        "supports it, else a run-rate), with the model and inputs of each. One customer, or "
+        "the top customers by projected value."
+    )
+    args_schema: type[BaseModel] = ValueArgs
+
+    def execute(
+        self,
+        account_id: str | None = None,
+        customer: str | None = None,
+        limit: int = 10,
+        horizon_months: int = 12,
+    ) -> str:
+        if account_id or customer:
+            account_id, _ = self.resolve_account(account_id, customer)
+        with self.ctx.sessions() as session:
+            report = value.customer_values(
+                session, self.ctx.principal, self.ctx.today, account_id, horizon_months
+            )
+        report.values = report.values[:limit]
+        for v in report.values:
+            self.ctx.turn.show("accounts", v.account_id, v.account_name)
+        return to_json(report)
+
+
 # --- tasks -----------------------------------------------------------------------------------
 
 
@@ -581,6 +615,7 @@ TOOL_CLASSES: tuple[type[CrmTool], ...] = (
     PipelineQueryTool,
     CustomerSegments,
     ChurnRiskTool,
+    CustomerValueTool,
     CreateTask,
     ListTasks,
 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from crmassist.access.scope import profile_scope
+from crmassist.access.principal import Principal
+from crmassist.access.scope import Section, may_see, profile_scope
 from crmassist.agent.assistant import CitationOut
 from crmassist.api.deps import PrincipalDep, RuntimeDep
 from crmassist.api.idempotency import require_same_request
@@ -22,7 +25,7 @@ from crmassist.api.inputs import (
     Text,
     UtcDateTime,
 )
-from crmassist.crm import activity, overview, pipeline, records
+from crmassist.crm import activity, overview, pipeline, records, value
 from crmassist.db import session_scope
 from crmassist.domain.enums import SourceType
 from crmassist.domain.models import Account, User
@@ -74,6 +77,10 @@ class AccountOut(BaseModel):
     size: str | None
     lifecycle_stage: str
     owner: str | None
+    projected_value: float | None = None
+    """Customer value over the next 12 months (`crm.value`), where your role sees orders."""
+    value_currency: str | None = None
+    value_model: str | None = None
 
 
 class Page(BaseModel):
@@ -82,6 +89,18 @@ class Page(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+
+
+def _values(session: Session, principal: Principal, today: date) -> dict[str, dict[str, Any]]:
+    """The value column of an account list: projected value, its currency and model."""
+    if not may_see(principal, Section.ORDERS):
+        return {}
+    report = value.customer_values(session, principal, today)
+    return {
+        v.account_id: {"projected_value": v.projected_value, "value_currency": v.currency,
+                       "value_model": v.model}
+        for v in report.values
+    }  # fmt: skip
 
 
 @router.get("/accounts", response_model=Page)
@@ -108,6 +127,7 @@ def accounts(
             .limit(limit)
             .offset(offset)
         ).all()
+        worth = _values(session, principal, rt.clock.today()) if rows else {}
     items = [
         AccountOut(
             id=a.id,
@@ -117,6 +137,7 @@ def accounts(
             size=a.size,
             lifecycle_stage=a.lifecycle_stage.value,
             owner=owner,
+            **worth.get(a.id, {}),
         )
         for a, owner in rows
     ]
