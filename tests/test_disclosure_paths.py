@@ -194,6 +194,7 @@ WALKS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/records/{kind}/{record_id}"): _records,
     ("POST", "/v1/import"): _import,
     ("POST", "/slack/events"): _slack,
+    ("GET", "/v1/audit"): _get("/v1/audit?limit=500"),
     ("POST", "/v1/privacy/export"): _post("/v1/privacy/export", {"contact_id": "C0001"}),
     # An unknown contact: erasing the seeded one would change what later walks see.
     ("POST", "/v1/privacy/erase"): _post("/v1/privacy/erase", {"contact_id": "C-NONE"}),

@@ -766,6 +766,7 @@ register(app)
 
 
 # Sub-apps in their own modules; imported last, as they use the helpers above.
-from crmassist.cli_privacy import privacy_app  # noqa: E402
+from crmassist.cli_privacy import audit_command, privacy_app  # noqa: E402
 
 app.add_typer(privacy_app, name="privacy")
+app.command("audit")(audit_command)

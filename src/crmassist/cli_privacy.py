@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -119,7 +120,9 @@ def purge(
     days: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Keep this many days (default: CRMASSIST_CONVERSATION_RETENTION_DAYS)."
+            min=1,
+            max=36_500,
+            help="Keep this many days (default: CRMASSIST_CONVERSATION_RETENTION_DAYS).",
         ),
     ] = None,
 ) -> None:
@@ -135,3 +138,61 @@ def purge(
     out.print(f"Purged {done.conversations} conversation(s) idle since before "
               f"{done.before:%Y-%m-%d %H:%M} UTC ({done.messages} messages; "
               f"{done.audit_questions} audited questions dropped).")  # fmt: skip
+
+
+def audit_command(
+    user: Annotated[str | None, typer.Option(help="The actor's user id.")] = None,
+    tool: Annotated[str | None, typer.Option(help="A tool's name: its calls.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(help="An action (`search`), or a prefix ending in `:` (`privacy:`)."),
+    ] = None,
+    record: Annotated[
+        str | None, typer.Option(help="A record, kind/id or a bare id: targeted or touched.")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="From this time (UTC unless it has an offset).")
+    ] = None,
+    until: Annotated[datetime | None, typer.Option(help="Before this time.")] = None,
+    before: Annotated[
+        int | None, typer.Option(min=1, help="Page cursor: older than this id.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many events.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one page).")] = False,
+) -> None:
+    """Read the audit log, newest first: tool calls, searches, record reads, imports,
+    exports, erasures, key changes. Filters combine; page with --before."""
+    from crmassist.access.audit import AuditQuery
+
+    query = AuditQuery(user, tool, action, record, _utc(since), _utc(until), before, limit)
+    with runtime() as rt:
+        events, cursor = rt.audit.events(query)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor_id": e.actor_id,
+            "action": e.action,
+            "target": e.target,
+            "details": e.details,
+        }
+        for e in events
+    ]
+    if as_json:
+        print(json.dumps({"items": rows, "next_before": cursor}, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "at (UTC)", "actor", "action", "target", "details")
+    for row in rows:
+        details = json.dumps(row["details"], ensure_ascii=False)
+        table.add_row(str(row["id"]), row["at"][:19], row["actor_id"] or "-", row["action"],
+                      row["target"] or "", details[:120])  # fmt: skip
+    out.print(table)
+    if cursor:
+        err.print(f"[dim]older events: --before {cursor}[/]")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Times without an offset are UTC, as everywhere in crmassist."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     conversation_retention_days: int | None = Field(
         default=None,
         ge=1,
+        le=36_500,
         description="Conversations idle longer than this many days are deleted by "
         "`crmassist privacy purge` (unset: kept until erased).",
     )

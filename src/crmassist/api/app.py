@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 
 from crmassist.api import errors, middleware
-from crmassist.api.routers import admin, chat, crm, health, privacy
+from crmassist.api.routers import admin, audit, chat, crm, health, privacy
 from crmassist.runtime import Runtime
 from crmassist.settings import Settings
 
@@ -52,7 +52,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     errors.install(app)
     middleware.install(app, rt.settings.max_request_bytes, rt.settings.max_import_bytes, metrics)
     app.include_router(health.router)
-    for router in (chat.router, crm.router, admin.router, privacy.router):
+    for router in (chat.router, crm.router, admin.router, audit.router, privacy.router):
         app.include_router(router, responses=errors.RESPONSES)
     bolt = _mount_slack(app, rt)
 

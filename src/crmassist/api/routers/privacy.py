@@ -9,25 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from crmassist import governance
 from crmassist.api.deps import AdminDep, RuntimeDep
+from crmassist.api.inputs import ID, NO_CONTROL
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
 
 class PersonRef(BaseModel):
-    """Exactly one of the two."""
+    """Exactly one of the two (both or neither: 400)."""
 
-    contact_id: str | None = Field(None, min_length=1, max_length=64)
-    email: str | None = Field(None, min_length=3, max_length=320)
-
-    @model_validator(mode="after")
-    def _one(self) -> PersonRef:
-        if (self.contact_id is None) == (self.email is None):
-            raise ValueError("give exactly one of contact_id or email")
-        return self
+    contact_id: str | None = Field(None, pattern=ID)
+    email: str | None = Field(None, min_length=3, max_length=320, pattern=NO_CONTROL)
 
 
 class PersonExport(BaseModel):
@@ -70,7 +65,7 @@ class PurgeOut(BaseModel):
 
 class PurgeIn(BaseModel):
     days: int | None = Field(
-        None, ge=1, description="Default: CRMASSIST_CONVERSATION_RETENTION_DAYS."
+        None, ge=1, le=36_500, description="Default: CRMASSIST_CONVERSATION_RETENTION_DAYS."
     )
 
 
