@@ -240,25 +240,115 @@ def value(
         principal = cli.load_principal(rt, as_user)
         with rt.sessions() as session:
             report = customer_values(session, principal, rt.clock.today(), account, months)
-        rt.audit.record(principal, "customer_value", target=account,
-                        records=[v.account_id for v in report.values[:top]])  # fmt: skip
+        rt.audit.record(
+            principal,
+            "customer_value",
+            target=account,
+            records=[v.account_id for v in report.values[:top]],
+        )
     report.values = report.values[:top]
     if as_json:
         print(report.model_dump_json(indent=2))
         return
-    table = Table("account", "currency", "historical", f"projected {months} mo",
-                  "purchases ahead", "model", title="Customer value")  # fmt: skip
+    table = Table(
+        "account",
+        "currency",
+        "historical",
+        f"projected {months} mo",
+        "purchases ahead",
+        "model",
+        title="Customer value",
+    )
     for v in report.values:
-        table.add_row(f"{v.account_id} {v.account_name}", v.currency,
-                      f"{v.historical_value:,.2f}", f"{v.projected_value:,.2f}",
-                      f"{v.expected_purchases:.1f}", v.model)  # fmt: skip
+        table.add_row(
+            f"{v.account_id} {v.account_name}",
+            v.currency,
+            f"{v.historical_value:,.2f}",
+            f"{v.projected_value:,.2f}",
+            f"{v.expected_purchases:.1f}",
+            v.model,
+        )
     cli.out.print(table)
     cli.out.print(f"frequency: {report.frequency_model}", highlight=False)
     for currency, model in report.spend_models.items():
         cli.out.print(f"spend ({currency}): {model}", highlight=False)
 
 
+def lifecycle(
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="As this user: their customers only.")
+    ] = None,
+    account: Annotated[str | None, typer.Option(help="One account's history.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help="Only moves into this stage: lead, opportunity, customer, loyal, at_risk, churned."
+        ),
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help='When the moves happened: "this month", "上个月".')
+    ] = None,
+    recompute: Annotated[
+        bool, typer.Option("--recompute", help="Recompute every stage now (as of today) first.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Lifecycle stages and why they changed (lead, opportunity, customer, loyal, at_risk,
+    churned). Stages are recomputed after every import, merge and logged note; --recompute
+    does it now, e.g. from a daily job, as time alone can make a customer at risk."""
+    from crmassist.access.principal import Principal
+    from crmassist.crm import lifecycle as lc
+    from crmassist.db import session_scope
+    from crmassist.domain.enums import LifecycleStage, Role
+    from crmassist.domain.periods import parse_period
+
+    stages = {s.value for s in LifecycleStage}
+    if to is not None and to not in stages:
+        cli.fail(f"unknown stage {to!r}; choose from {', '.join(sorted(stages))}", 2)
+    with cli.runtime() as rt:
+        today = rt.clock.today()
+        window = parse_period(period, today) if period else None
+        if period and window is None:
+            cli.fail(f"cannot read the period {period!r}; try 'this month'", 2)
+        if recompute:
+            with session_scope(rt.sessions) as session:
+                changed = lc.recompute(session, today, now=rt.clock.now())
+            cli.out.print(f"Recomputed lifecycle stages: {len(changed)} changed.")
+        principal = cli.load_principal(rt, as_user) if as_user else Principal("-", Role.ADMIN)
+        stage = LifecycleStage(to) if to else None
+        with rt.sessions() as session:
+            if account:
+                moves = [
+                    m
+                    for m in lc.history(session, principal, account)
+                    if stage is None or m.to_stage is stage
+                ]
+            else:
+                since, until = (window.start, window.end) if window else (None, None)
+                moves = lc.transitions(session, principal, stage, since, until)
+        rt.audit.record(
+            principal if as_user else None,
+            "lifecycle",
+            target=account,
+            records=sorted({m.account_id for m in moves}),
+        )
+    if as_json:
+        print(json.dumps([m.model_dump(mode="json") for m in moves], ensure_ascii=False, indent=2))
+        return
+    table = Table("on", "account", "from", "to", "why", title="Lifecycle")
+    for m in moves:
+        table.add_row(
+            str(m.on),
+            f"{m.account_id} {m.account_name}",
+            m.from_stage.value if m.from_stage else "-",
+            m.to_stage.value,
+            m.reason,
+        )
+    cli.out.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(quality)
     app.command()(dedupe)
     app.command()(value)
+    app.command()(lifecycle)

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from crmassist.access.scope import Section, may_see
 from crmassist.agent.context import ToolContext
 from crmassist.agent.drafting import FollowUpDraft, draft_follow_up
-from crmassist.crm import activity, health, overview, pipeline, value
+from crmassist.crm import activity, health, lifecycle, overview, pipeline, value
 from crmassist.crm.customers import CustomerMatch, find_customers, unambiguous
-from crmassist.domain.enums import Channel, SourceType
+from crmassist.domain.enums import Channel, LifecycleStage, SourceType
 from crmassist.domain.models import KnowledgeArticle
 from crmassist.domain.periods import due_by, midnight_utc, parse_day, parse_period
 from crmassist.errors import CrmassistError
@@ -539,6 +539,60 @@ class CustomerValueTool(CrmTool):
         return to_json(report)
 
 
+class LifecycleArgs(CustomerArgs):
+    to_stage: LifecycleStage | None = Field(
+        None,
+        description="Only moves into this stage: lead, opportunity, customer, loyal, "
+        "at_risk, churned.",
+    )
+    period: str | None = Field(
+        None, description='When the move happened, in words: "this month", "上个月".'
+    )
+    limit: int = Field(20, ge=1, le=100)
+
+
+class LifecycleHistory(CrmTool):
+    name: str = "lifecycle_history"
+    description: str = (
+        "Lifecycle stages with the date and reason of each change: one customer's history "
+        "(when did they become churned, and why?) or the customers that moved into a stage "
+        "in a period (who moved to at_risk this month?)."
+    )
+    args_schema: type[BaseModel] = LifecycleArgs
+
+    def execute(
+        self,
+        account_id: str | None = None,
+        customer: str | None = None,
+        to_stage: LifecycleStage | None = None,
+        period: str | None = None,
+        limit: int = 20,
+    ) -> str:
+        since = until = None
+        if period:
+            found = parse_period(period, self.ctx.today)
+            if found is None:
+                raise ToolException(f"cannot read the period {period!r}; try 'this month'")
+            since, until = found.start, found.end
+        with self.ctx.sessions() as session:
+            if account_id or customer:
+                account_id, _ = self.resolve_account(account_id, customer)
+                moves = lifecycle.history(session, self.ctx.principal, account_id)
+                moves = [
+                    m
+                    for m in moves
+                    if (to_stage is None or m.to_stage is to_stage)
+                    and (since is None or until is None or since <= m.on < until)
+                ]
+            else:
+                moves = lifecycle.transitions(session, self.ctx.principal, to_stage, since, until)[
+                    -limit:
+                ]
+        for m in moves:
+            self.ctx.turn.show("accounts", m.account_id, m.account_name)
+        return to_json(moves)
+
+
 # --- tasks -----------------------------------------------------------------------------------
 
 
@@ -616,6 +670,7 @@ TOOL_CLASSES: tuple[type[CrmTool], ...] = (
     CustomerSegments,
     ChurnRiskTool,
     CustomerValueTool,
+    LifecycleHistory,
     CreateTask,
     ListTasks,
 )

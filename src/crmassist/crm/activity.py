@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
 from crmassist.access.scope import Section, may_see, profile_scope
+from crmassist.crm import lifecycle
 from crmassist.crm.errors import AccessDenied, NotFound
 from crmassist.crm.overview import visible_account
 from crmassist.domain.enums import Channel, SourceType, TaskStatus
@@ -96,6 +97,8 @@ def log_interaction(
         if (existing := _already_logged(session, principal, new.idempotency_key)) is None:
             raise
         return existing
+    if lifecycle.recompute(session, now.date(), [account.id], now):  # a note can end a silence
+        session.add(owe(SourceType.ACCOUNT, account.id))  # its document names the stage
     return LoggedInteraction(
         interaction_id=note.id,
         account_id=account.id,

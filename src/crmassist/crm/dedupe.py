@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from rapidfuzz import fuzz, utils
 from sqlalchemy.orm import Session
 
+from crmassist.crm import lifecycle
 from crmassist.crm.customers import normalise
 from crmassist.crm.errors import NotFound
 from crmassist.domain.enums import SourceType
@@ -505,6 +506,7 @@ def apply_plan(
         details={"undo": undo, "plan": plan.model_dump(mode="json")},
     )
     session.add(event)
+    lifecycle.recompute(session, now.date(), affected[SourceType.ACCOUNT], now)
     session.flush()
     return MergeResult(
         audit_id=event.id,
@@ -629,6 +631,7 @@ def undo_merge(session: Session, audit_id: int, actor_id: str | None, now: datet
             details={"restored": _restored(undo)},
         )
     )
+    lifecycle.recompute(session, now.date(), affected[SourceType.ACCOUNT], now)
     session.flush()
     return MergeResult(
         audit_id=audit_id,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from crmassist.access.principal import Principal
 from crmassist.access.scope import Section, account_scope, may_see
 from crmassist.crm.errors import AccessDenied
+from crmassist.domain.enums import LifecycleStage as Stage
 from crmassist.domain.enums import Priority, TicketStatus
 from crmassist.domain.models import Account, Interaction, Order, Ticket
 
@@ -70,6 +71,7 @@ REASONS = {
     "csat": "average CSAT {average:.1f} over the last {ratings:.0f} rating(s)",
     "no_contact": "no recorded interaction with any contact",
     "silence": "no interaction for {days:.0f} days",
+    "churned": "churned: no order for {days:.0f} days",
 }
 """The API's English wording of each factor (the planner words them from prompts/)."""
 
@@ -225,17 +227,42 @@ def _tier(days: int, scores: dict[str, int]) -> Tier:
 def churn_risk(
     session: Session, principal: Principal, today: date, account_id: str | None = None
 ) -> list[ChurnRisk]:
-    """Risk for visible customers (or one), highest first; each point of score has a reason."""
+    """Risk for visible customers (or one), highest first; each point of score has a reason.
+
+    An account whose lifecycle stage is churned (crm.lifecycle) is reported as churned,
+    score 100, so the stage and the risk never disagree."""
     _require_orders(principal)
     facts = _histories(session, today)
     visible = _visible(session, principal)
+    churned = set(
+        session.scalars(sa.select(Account.id).where(Account.lifecycle_stage == Stage.CHURNED))
+    )
     wanted = [account_id] if account_id else sorted(visible)
     risks = [
-        _risk(aid, facts[aid], today)
+        _churned(aid, facts[aid], today) if aid in churned else _risk(aid, facts[aid], today)
         for aid in wanted
         if aid in visible and aid in facts and facts[aid].order_days
     ]
     return sorted(risks, key=lambda r: (-r.score, r.account_name))
+
+
+def account_risks(session: Session, today: date) -> dict[str, ChurnRisk]:
+    """The signs-based risk of every account that ever ordered, unscoped: what the
+    lifecycle stage is judged from (callers filter to scope)."""
+    facts = _histories(session, today)
+    return {aid: _risk(aid, h, today) for aid, h in facts.items() if h.order_days}
+
+
+def _churned(account_id: str, h: _History, today: date) -> ChurnRisk:
+    factor = _factor("churned", 100, days=(today - h.order_days[-1]).days)
+    return ChurnRisk(
+        account_id=account_id,
+        account_name=h.name,
+        score=100,
+        level=RiskLevel.HIGH,
+        reasons=[REASONS["churned"].format(**factor.values)],
+        factors=[factor],
+    )
 
 
 def _risk(account_id: str, h: _History, today: date) -> ChurnRisk:

@@ -53,11 +53,14 @@ class Audience(StrEnum):
 
 
 class LifecycleStage(StrEnum):
-    """Derived from the record at import: lead -> opportunity -> customer -> churned."""
+    """Derived from the records (crm.lifecycle): lead -> opportunity -> customer -> loyal
+    -> at risk -> churned; every change is stored with its reason."""
 
     LEAD = "lead"
     OPPORTUNITY = "opportunity"
     CUSTOMER = "customer"
+    LOYAL = "loyal"
+    AT_RISK = "at_risk"
     CHURNED = "churned"
 
 

@@ -239,6 +239,26 @@ class KnowledgeArticle(Base):
     body: Mapped[str] = mapped_column(sa.Text)
 
 
+class LifecycleTransition(Base):
+    """An account's lifecycle stage changed: when, from what, to what, and why.
+
+    No foreign key to accounts: the history outlives an account that a prune or a merge
+    removes (a merge's undo brings it back with its history)."""
+
+    __tablename__ = "lifecycle_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ID, index=True)
+    from_stage: Mapped[LifecycleStage | None]
+    to_stage: Mapped[LifecycleStage] = mapped_column(index=True)
+    on: Mapped[date] = mapped_column(index=True)
+    """The day the change was seen (the clock's today when it was recomputed)."""
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The reason as a code and values, for wording it in another language."""
+    recorded_at: Mapped[datetime]
+
+
 class AuditEvent(Base):
     """Who touched what, when: every tool call and data access lands here."""
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.batching import batched
 from crmassist.db import session_scope
-from crmassist.domain.enums import LifecycleStage, Stage
+from crmassist.domain.enums import LifecycleStage
 from crmassist.domain.models import (
     Account,
     AccountTeamMember,
@@ -200,7 +200,9 @@ def import_directory(
         if prune:
             _prune(session, parsed, report)
             report.warnings.extend(_kept_local_notes(session, parsed))
-        _derive_lifecycle_stages(session, as_of)
+        from crmassist.crm.lifecycle import recompute  # it reads this module's stage rules
+
+        recompute(session, as_of)
     log.info("imported %s: %s", directory, report.rows())
     return report
 
@@ -587,41 +589,6 @@ def _delete(session: Session, model: Any, ids: set[str]) -> int:
         result = session.execute(sa.delete(model).where(model.id.in_(batch)))
         deleted += result.rowcount  # type: ignore[attr-defined]
     return deleted
-
-
-def _derive_lifecycle_stages(session: Session, as_of: date) -> None:
-    """lead -> opportunity -> customer -> churned, from orders and deals (see data-format.md)."""
-    last_order = _pairs(
-        session,
-        sa.select(Order.account_id, sa.func.max(Order.order_date)).group_by(Order.account_id),
-    )
-    last_win = _pairs(
-        session,
-        sa.select(Opportunity.account_id, sa.func.max(Opportunity.close_date))
-        .where(Opportunity.stage == Stage.CLOSED_WON)
-        .group_by(Opportunity.account_id),
-    )
-    open_deals = set(
-        session.scalars(
-            sa.select(Opportunity.account_id).where(
-                Opportunity.stage.not_in([Stage.CLOSED_WON, Stage.CLOSED_LOST])
-            )
-        )
-    )
-    for account in session.scalars(sa.select(Account)):
-        stage = lifecycle_stage(
-            last_purchase=_latest(last_order.get(account.id), last_win.get(account.id)),
-            ever_bought=account.id in last_order or account.id in last_win,
-            has_open_deal=account.id in open_deals,
-            as_of=as_of,
-        )
-        if account.lifecycle_stage != stage:
-            account.lifecycle_stage = stage
-
-
-def _latest(*days: date | None) -> date | None:
-    known = [d for d in days if d is not None]
-    return max(known) if known else None
 
 
 def lifecycle_stage(
