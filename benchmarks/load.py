@@ -12,8 +12,9 @@ planner), search, account lists, account overviews and notes for `--seconds`.
 Every response is checked: a 5xx or a transport failure is an error; a 4xx that the
 request did not call for is counted apart. Every record a response names (search hits,
 chat citations and focus, listed accounts, the records of an overview, a logged note) must
-be one its caller may see: an account in `visible_account_ids` and a section `may_see`
-allows (KB articles are public). An overview asked of an account outside the caller's
+be one its caller may see: selected by the caller's SQL scope (`profile_scope` for
+accounts and contacts, `record_scope` for the rest) in a section `may_see` allows (KB
+articles are public). An overview asked of an account outside the caller's
 scope must be refused. Results, with the machine's cores and load average, go to stdout
 and `--out` as JSON.
 """
@@ -45,7 +46,13 @@ import sqlalchemy as sa  # noqa: E402
 from benchmarks.common import emit, machine, percentiles  # noqa: E402
 from crmassist.access.directory import principal_for  # noqa: E402
 from crmassist.access.keys import issue_key  # noqa: E402
-from crmassist.access.scope import Section, may_see, visible_account_ids  # noqa: E402
+from crmassist.access.scope import (  # noqa: E402
+    Section,
+    may_see,
+    profile_scope,
+    record_scope,
+    visible_account_ids,
+)
 from crmassist.db import session_scope  # noqa: E402
 from crmassist.domain import models  # noqa: E402
 from crmassist.ingest.importer import import_directory  # noqa: E402
@@ -63,15 +70,13 @@ SECTIONS = {
     "tickets": Section.TICKETS,
     "tasks": Section.TASKS,
 }
-# Each kind's (record id, account id) columns: whose account a record hangs off.
-OWNED: dict[str, tuple[Any, Any]] = {
-    "accounts": (models.Account.id, models.Account.id),
-    "contacts": (models.Contact.id, models.Contact.account_id),
-    "opportunities": (models.Opportunity.id, models.Opportunity.account_id),
-    "orders": (models.Order.id, models.Order.account_id),
-    "interactions": (models.Interaction.id, models.Interaction.account_id),
-    "tickets": (models.Ticket.id, models.Ticket.account_id),
-    "tasks": (models.Task.id, models.Task.account_id),
+# The records of each kind that hang off accounts, scoped by `record_scope`.
+RECORDS: dict[str, Any] = {
+    "opportunities": models.Opportunity,
+    "orders": models.Order,
+    "interactions": models.Interaction,
+    "tickets": models.Ticket,
+    "tasks": models.Task,
 }
 # Where an overview lists each kind of record.
 OVERVIEW = {
@@ -110,19 +115,33 @@ class Scope:
         with rt.sessions() as session:
             users = session.scalars(sa.select(models.User.id).order_by(models.User.id)).all()
             self.principals = {u: principal_for(session, u) for u in users}
-            self.visible = {
+            self.visible = {u: self._profiles(session, p) for u, p in self.principals.items()}
+            self.full = {
                 u: set(session.scalars(visible_account_ids(p))) for u, p in self.principals.items()
             }
+            self.records = {u: self._records(session, p) for u, p in self.principals.items()}
             names = sa.select(models.Account.id, models.Account.name)
             self.names = dict(session.execute(names).tuples().all())
-            self.owner: dict[tuple[str, str], str | None] = {}
-            for kind, (record, account_of) in OWNED.items():
-                for rid, account in session.execute(sa.select(record, account_of)):
-                    self.owner[(kind, rid)] = account
+        self.logged: dict[str, tuple[str, str]] = {}
+        """Notes written during the run: id -> (account, author)."""
 
-    def add(self, kind: str, record_id: str, account_id: str) -> None:
+    @staticmethod
+    def _profiles(session: Any, principal: Any) -> set[str]:
+        return set(session.scalars(sa.select(models.Account.id).where(profile_scope(principal))))
+
+    def _records(self, session: Any, principal: Any) -> set[tuple[str, str]]:
+        profiles = self._profiles(session, principal)
+        found = {("accounts", a) for a in profiles}
+        contacts = sa.select(models.Contact.id, models.Contact.account_id)
+        found |= {("contacts", c) for c, a in session.execute(contacts) if a in profiles}
+        for kind, model in RECORDS.items():
+            query = sa.select(model.id).where(record_scope(principal, model))
+            found |= {(kind, rid) for rid in session.scalars(query)}
+        return found
+
+    def add_note(self, note_id: str, account_id: str, author: str) -> None:
         with self.lock:
-            self.owner[(kind, record_id)] = account_id
+            self.logged[note_id] = (account_id, author)
 
     def allowed(self, user: str, kind: str, record_id: str) -> bool:
         """May `user` see this record? Unknown records are not."""
@@ -130,12 +149,16 @@ class Scope:
         if kind == "kb":
             return not principal.external
         section = SECTIONS.get(kind)
-        with self.lock:
-            known = (kind, record_id) in self.owner
-            account = self.owner.get((kind, record_id))
-        if section is None or not known or not may_see(principal, section):
+        if section is None or not may_see(principal, section):
             return False
-        return account is None or account in self.visible[user]
+        if (kind, record_id) in self.records[user]:
+            return True
+        with self.lock:
+            logged = self.logged.get(record_id) if kind == "interactions" else None
+        if logged is None:
+            return False
+        account, author = logged
+        return author in principal.owners or account in self.full[user]
 
 
 @dataclass
@@ -262,7 +285,7 @@ class Client:
         body = {"account_id": account, "summary": "Load drill: pump serviced, pressure fine."}
         logged = self.expect("note", self.call("note", "POST", "/v1/interactions", body), 201)
         if logged is not None:
-            self.scope.add("interactions", logged["interaction_id"], account)
+            self.scope.add_note(logged["interaction_id"], account, self.user)
             self.check("note", [("interactions", logged["interaction_id"])])
 
 
