@@ -76,9 +76,18 @@ _LATIN = "A-Za-zÀ-ÖØ-öø-ɏ"
 _WORD = re.compile(rf"(?<![{_LATIN}])[A-ZÀ-ÖØ-ÞĀ-ɏ][{_LATIN}]*(?:[\-'’][{_LATIN}]+)*")
 """A capitalised Latin-script word; Chinese characters around it ("和Maria的") end it."""
 _ORG_NEXT = re.compile(
-    r"[ \t]+(?:Inc|Ltd|LLC|PLC|Corp|Co|GmbH|AG|SA|NV|BV|Group|Holdings|Bank|University|"
-    r"Hotel|Hotels|Labs|Systems|Solutions|Partners|Street|St|Avenue|Road|Lane)\b"
+    r"[ \t]+(?:Inc|Ltd|LLC|PLC|Plc|Corp|Co|GmbH|AG|SA|NV|BV|Group|Holdings|Bank|University|"
+    r"Hotel|Hotels|Labs|Systems|Solutions|Partners|Street|St|Avenue|Road|Lane|Company|"
+    r"Corporation|Limited|Incorporated|Enterprises|Industries|International|Technologies|"
+    r"Network|Media|Capital|Trust|Fund|Foundation|Association|Institute|Agency|Services|"
+    r"Resources|Mining|Energy|Motors|Airlines|Pharmaceuticals|Properties|Estates|REIT|ETF)\b"
 )
+"""Words that make a run an organisation or a street: company forms and sector words."""
+_PLACE_BEFORE = re.compile(
+    r"(?i:\b(?:in|near|at|around|outside|inside|across|within|grew\s+up\s+in|"
+    r"originally\s+from|based\s+in|travel(?:l?ing)?\s+to|moved\s+to)\s+)$"
+)
+""""based in Saint Clair", "grew up in Prince Albert": a place, seldom a person."""
 _STRONG_CUES = (
     r"(?:my|his|her|their|the|client'?s?|customer'?s?|contact'?s?)\s+(?:last\s+|first\s+)?name"
     r"\s+is|name\s*[:：]|contact\s*[:：]|call\s+me|signed|regards,?|hi|hello|dear|mr|mrs|ms|"
@@ -260,6 +269,7 @@ class LexiconNameDetector:
             rule_score=rule[2] if rule else 0.0,
             sentence_start=bool(_SENTENCE_START.search(before)),
             after_determiner=bool(_DETERMINER.search(before)),
+            after_place_word=bool(_PLACE_BEFORE.search(before)),
             cued=cued or self._speaker(text, run[0], before),
             org_near=org or bool(_ORG_NEXT.match(text, run[-1].end())),
         )

@@ -45,6 +45,7 @@ class RunFacts:
     rule_score: float  # the position rules' verdict, 0 when they reject the run
     sentence_start: bool
     after_determiner: bool
+    after_place_word: bool  # "in", "near", "grew up in": a place follows more often
     cued: bool
     org_near: bool
 
@@ -90,6 +91,7 @@ def features(text: str, start: int, end: int, facts: RunFacts) -> dict[str, floa
         "rule_accepts": float(facts.rule_score > 0),
         "sentence_start": float(facts.sentence_start),
         "after_determiner": float(facts.after_determiner),
+        "after_place_word": float(facts.after_place_word),
         "cued": float(facts.cued),
         "org_near": float(facts.org_near),
         "possessive_next": float(bool(_APOSTROPHE_S.match(after))),
