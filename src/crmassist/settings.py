@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(default=None, description="API key for the endpoint.")
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Tries after the first when the model is unreachable, times out or is "
+        "overloaded (429, 5xx), with exponential backoff; then one line says so.",
+    )
     agent_max_steps: int = Field(
         default=6, ge=1, le=25, description="Model calls per turn before the agent stops."
     )

@@ -35,7 +35,12 @@ from crmassist.agent.context import Focus, IndexRecords, ToolContext
 from crmassist.agent.conversations import ConversationStore
 from crmassist.agent.drafting import Templates
 from crmassist.agent.guard import PrivacyGuard, ToolAudit, final_text, tool_error_message
-from crmassist.agent.models import ModelNotConfigured, offline_planner, remote_model
+from crmassist.agent.models import (
+    ModelNotConfigured,
+    offline_planner,
+    remote_middleware,
+    remote_model,
+)
 from crmassist.agent.planner.intents import IntentClassifier
 from crmassist.agent.planner.model import context_message
 from crmassist.agent.planner.pipeline_reading import Vocabulary
@@ -258,6 +263,8 @@ class Assistant:
             ToolErrorMiddleware(on_error=tool_error_message),
             ModelCallLimitMiddleware(run_limit=self.settings.agent_max_steps),
         ]
+        if self.model is None and self.settings.llm != "offline":
+            middleware += remote_middleware(self.settings)  # time-outs, retries, one line
         return create_agent(
             model,
             tools=build_tools(ctx),

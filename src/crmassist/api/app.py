@@ -19,6 +19,7 @@ from crmassist.runtime import Runtime
 from crmassist.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi.routing import APIRoute
     from slack_bolt import App as BoltApp
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -46,6 +47,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         version="0.1.0",
         description="A conversational CRM assistant: every answer only from what you may see.",
         lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
     )
     app.state.runtime = rt
     app.state.metrics = metrics
@@ -62,6 +64,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """The route's function name ("search", "log_interaction"): what generated clients call."""
+    return route.name
 
 
 def _mount_slack(app: FastAPI, rt: Runtime) -> BoltApp | None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from crmassist.access.directory import UnknownUser
+from crmassist.agent.models import ModelUnavailable
 from crmassist.crm.errors import AccessDenied, NotFound
 from crmassist.db.engine import RETRY_AFTER_S, DatabaseUnavailable, unavailable_reason
 from crmassist.errors import CrmassistError, IndexMissing
@@ -84,6 +85,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (SourceNotAllowed, 403, "Forbidden"),
     (IndexUnavailable, 503, "Index unavailable"),
     (IndexMissing, 503, "Index not built"),
+    (ModelUnavailable, 503, "Model unavailable"),
     (CrmassistError, 400, "Bad request"),
     (sqlalchemy.exc.IntegrityError, 409, "Conflict"),
 ]
@@ -168,7 +170,8 @@ def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             for operation in _operations(schema):
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    if status.startswith(("4", "5")) and "application/json" in content:
+                    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+                    if status.startswith(("4", "5")) and ref.endswith("/Problem"):
                         content[PROBLEM] = content.pop("application/json")
             app.openapi_schema = schema
         return app.openapi_schema

@@ -154,6 +154,20 @@ class SlackBot:
         return f"{verb} to {escape(logged.account_name)} [{logged.interaction_id}]."
 
 
+RATE_LIMIT_RETRIES = 3
+"""Tries after a 429 (waiting the Retry-After Slack sends); then the call fails as usual."""
+
+
+def web_client(token: str, base_url: str) -> WebClient:
+    """Slack's Web API client: connection errors retried (slack_sdk's default handler) and
+    rate limits waited out (`Retry-After`), a bounded number of times."""
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    client = WebClient(token=token, base_url=base_url, timeout=30)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    return client
+
+
 def build_slack_app(rt: Runtime) -> App | None:
     """The Bolt app, or None when Slack is not configured (no token or signing secret)."""
     settings = rt.settings
@@ -163,7 +177,7 @@ def build_slack_app(rt: Runtime) -> App | None:
     )
     if not token or not secret:
         return None
-    client = WebClient(token=token, base_url=settings.slack_api_url)
+    client = web_client(token, settings.slack_api_url)
 
     def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
         """A single-workspace app: no `auth.test` round trip (and no network) per request."""

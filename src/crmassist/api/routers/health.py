@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from crmassist.api.deps import RuntimeDep
 from crmassist.db.engine import DatabaseUnavailable, check_writable
@@ -15,13 +16,38 @@ from crmassist.runtime import Runtime
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Owed(BaseModel):
+    """What the index still owes (the index outbox)."""
+
+    pending: int
+    failing: int
+    oldest_seconds: float
+    last_error: str | None
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, str] = Field(
+        description='Per component ("database", "index", "model"): "ok" or what is wrong.'
+    )
+    index_outbox: Owed | None = None
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
     """The process is up."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: `checks` says why"}},
+)
 def readyz(rt: RuntimeDep) -> JSONResponse:
     """Ready to answer: the database takes writes, the index is whole and agrees with SQL
     (not missing, unreadable, half rebuilt or holding other chunk counts than recorded),
@@ -30,10 +56,10 @@ def readyz(rt: RuntimeDep) -> JSONResponse:
     checks["index"] = _index(rt)
     checks["model"] = "ok" if _safe(lambda: rt.encoder.dimension > 0) else "not loaded"
     ready = all(v == "ok" for v in checks.values())
-    body: dict[str, Any] = {"ready": ready, "checks": checks}
-    if (owed := _owed(rt)) is not None:
-        body["index_outbox"] = owed
-    return JSONResponse(body, status_code=200 if ready else 503)
+    owed = _owed(rt)
+    body = Readiness(ready=ready, checks=checks, index_outbox=Owed(**owed) if owed else None)
+    shown = body.model_dump(exclude={"index_outbox"} if owed is None else set())
+    return JSONResponse(shown, status_code=200 if ready else 503)
 
 
 def _database(rt: Runtime) -> str:
