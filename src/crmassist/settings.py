@@ -57,6 +57,20 @@ class Settings(BaseSettings):
     pii_ner: bool = Field(
         default=True, description="Also find person names with the spaCy NER model."
     )
+    pii_cache_texts: int = Field(
+        default=4096,
+        ge=0,
+        le=1_000_000,
+        description="Texts whose PII findings each redactor remembers (0: none): the same "
+        "prompt, history and tool results are then analysed once, not on every model call.",
+    )
+    pii_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=256,
+        description="Detector processes for large batches (imports, index syncs); unset: "
+        "one per core but one, 0: everything in the calling process.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(default=False, description="Structured (JSON) logs, one per line.")
     max_request_bytes: int = Field(
@@ -142,6 +156,14 @@ class Settings(BaseSettings):
         description="Pin 'today' (demos, evals on a fixed dataset): relative dates are read "
         "against it and notes logged now are dated on it, at the wall clock's time of day.",
     )
+
+    @property
+    def resolved_pii_workers(self) -> int:
+        if self.pii_workers is not None:
+            return self.pii_workers
+        from crmassist.privacy.pool import default_workers
+
+        return default_workers()
 
     @property
     def resolved_database_url(self) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from langchain.agents.middleware import (
@@ -50,13 +50,33 @@ class PrivacyGuard(AgentMiddleware):
     def redact(self, text: str) -> str:
         """Pseudonymised, then through the boundary gate. Memoised per turn: the history is
         re-sent on every model call (and each distinct text is counted once)."""
-        if self.allow_raw or not text:
-            return text
-        if text not in self._seen:
-            gated = self.gate.check(self.redactor.redact(text).text)
-            self.masked.update(gated.masked)
-            self._seen[text] = gated.text
-        return self._seen[text]
+        return self.redact_all([text])[0]
+
+    def redact_all(self, texts: Sequence[str]) -> list[str]:
+        """`redact` for many texts, with one redactor batch and one gate batch for the new
+        ones (spaCy runs over them together instead of once per message)."""
+        if self.allow_raw:
+            return list(texts)
+        new = list(dict.fromkeys(t for t in texts if t and t not in self._seen))
+        if new:
+            redacted = self.redactor.redact_many(new)
+            for text, gated in zip(
+                new, self.gate.check_many([r.text for r in redacted]), strict=True
+            ):
+                self.masked.update(gated.masked)
+                self._seen[text] = gated.text
+        return [self._seen[t] if t else t for t in texts]
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        system = request.system_message
+        texts = [m.content for m in [*request.messages, *([system] if system else [])]]
+        self.redact_all([t for t in texts if isinstance(t, str)])
+        messages = [self._clean(m) for m in request.messages]
+        if system is not None:
+            system = cast("SystemMessage", self._clean(system))
+        return handler(request.override(messages=messages, system_message=system))
 
     def _clean(self, message: AnyMessage) -> AnyMessage:
         if isinstance(message.content, str) and message.content:
@@ -64,15 +84,6 @@ class PrivacyGuard(AgentMiddleware):
             if cleaned != message.content:
                 return message.model_copy(update={"content": cleaned})
         return message
-
-    def wrap_model_call(
-        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
-    ) -> ModelResponse:
-        messages = [self._clean(m) for m in request.messages]
-        system = request.system_message
-        if system is not None:
-            system = cast("SystemMessage", self._clean(system))
-        return handler(request.override(messages=messages, system_message=system))
 
     def wrap_tool_call(
         self,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from crmassist.privacy.detectors import MASK_SCORE, SCORE_KNOWN_NAME, resolve_overlaps
+from crmassist.privacy.cache import DetectionCache, Found, text_key
+from crmassist.privacy.detectors import (
+    MASK_SCORE,
+    SCORE_KNOWN_NAME,
+    PatternDetector,
+    resolve_overlaps,
+)
 from crmassist.privacy.entities import Detection, Redacted, RedactedEntity, token_spans
 from crmassist.privacy.names import known_names_pattern
+from crmassist.privacy.pool import MIN_TEXTS, DetectorConfig, shared_pool, split
 from crmassist.privacy.vault import TokenVault
 
 if TYPE_CHECKING:
@@ -17,7 +25,11 @@ if TYPE_CHECKING:
     from crmassist.privacy.engine import DetectorRecognizer, SharedEngine
     from crmassist.settings import Settings
 
+log = logging.getLogger(__name__)
+
 _WINDOW = 512  # texts per detection + vault round trip in redact_many
+CACHE_TEXTS = 4096
+"""Texts whose detections one redactor remembers (see `crmassist.privacy.cache`)."""
 
 
 class Redactor:
@@ -31,12 +43,26 @@ class Redactor:
         *,
         batch_size: int = 64,
         public_values: frozenset[str] = frozenset(),
+        cache_texts: int = CACHE_TEXTS,
+        workers: int = 0,
     ) -> None:
+        """`cache_texts`: how many texts' detections to remember; the memo belongs to this
+        configuration, so `with_known_names` / `with_public_values` start a new one.
+        `workers`: detector processes for large batches (0: all in this process); they
+        load the default analyzer, so only `build_redactor`'s redactors ask for them."""
         self._engine = engine
         self._vault = vault
         self._names = names
         self._batch_size = batch_size
         self._public = public_values
+        self._cache_texts = cache_texts
+        self._names_source = None
+        if names is not None and isinstance(names.detector, PatternDetector):
+            self._names_source = names.detector.pattern.pattern
+        elif names is not None:
+            workers = 0  # a worker could not rebuild this recognizer
+        self._workers = workers
+        self.cache = DetectionCache(cache_texts)
 
     @property
     def vault(self) -> TokenVault:
@@ -50,6 +76,8 @@ class Redactor:
             _names_recognizer(known_names),
             batch_size=self._batch_size,
             public_values=self._public,
+            cache_texts=self._cache_texts,
+            workers=self._workers,
         )
 
     def with_public_values(self, values: Iterable[str]) -> Redactor:
@@ -64,6 +92,8 @@ class Redactor:
             self._names,
             batch_size=self._batch_size,
             public_values=frozenset(values),
+            cache_texts=self._cache_texts,
+            workers=self._workers,
         )
 
     def detect(self, text: str) -> list[Detection]:
@@ -74,27 +104,40 @@ class Redactor:
         """PII spans per text; NER runs batched over the texts that need it.
 
         `cautious` keeps the likely names below the masking score too: the model boundary
-        would rather mask a word than let a name through.
+        would rather mask a word than let a name through. Texts seen before (by this
+        configuration) are answered from the memo, so the detectors run once per text.
         """
-        artifacts = self._engine.artifacts(texts, self._batch_size)
-        extra = [self._names] if self._names is not None else []
         floor = 0.0 if cautious else MASK_SCORE
-        return [
-            [
-                d
-                for d in resolve_overlaps(self._engine.analyze(text, art, extra), token_spans(text))
-                if d.score >= floor and not self._is_public(text[d.start : d.end])
-            ]
-            for text, art in zip(texts, artifacts, strict=True)
-        ]
+        return [[d for d in found if d.score >= floor] for found in self._all_found(texts)]
 
-    def _is_public(self, value: str) -> bool:
-        """Published on purpose, or made only of the CRM's own names of things
-        ("FlowGuard Industrial": two public words, no person)."""
-        if value in self._public:
-            return True
-        words = value.split()
-        return len(words) > 1 and all(w in self._public for w in words)
+    def _all_found(self, texts: Sequence[str]) -> list[Found]:
+        """Every detection (any score) per text: from the memo, or one batch for the rest."""
+        keys = [text_key(t) for t in texts]
+        found = self.cache.get_many(keys)
+        missing = {k: t for k, t, f in zip(keys, texts, found, strict=True) if f is None}
+        if missing:
+            fresh = dict(zip(missing, self._detect(list(missing.values())), strict=True))
+            self.cache.put_many(list(fresh.items()))
+            found = [f if f is not None else fresh[k] for k, f in zip(keys, found, strict=True)]
+        return [f for f in found if f is not None]
+
+    def _detect(self, texts: Sequence[str]) -> list[Found]:
+        """The detectors over `texts`: a large batch is shared with the worker processes
+        once they are up (`crmassist.privacy.pool`), the rest runs here."""
+        pool = shared_pool(self._workers, self._engine.ner is not None)
+        if pool is None or len(texts) < MIN_TEXTS:
+            return find(self._engine, self._names, self._public, texts, self._batch_size)
+        mine, *theirs = split(texts, pool.workers + 1)
+        config = DetectorConfig(self._engine.ner is not None, self._names_source, self._public)
+        futures = [pool.submit(config, part) for part in theirs]
+        out = find(self._engine, self._names, self._public, mine, self._batch_size)
+        for part, future in zip(theirs, futures, strict=True):
+            try:
+                out += future.result()
+            except Exception as exc:  # a dead worker costs time, never a finding
+                log.warning("a detector worker failed (%s): detecting here instead", exc)
+                out += find(self._engine, self._names, self._public, part, self._batch_size)
+        return out
 
     def redact(self, text: str) -> Redacted:
         return self.redact_many([text])[0]
@@ -118,6 +161,36 @@ class Redactor:
         return [_rewrite(text, dets, tokens) for text, dets in zip(texts, found, strict=True)]
 
 
+def find(
+    engine: SharedEngine,
+    names: DetectorRecognizer | None,
+    public: frozenset[str],
+    texts: Sequence[str],
+    batch_size: int,
+) -> list[Found]:
+    """Every detection (any score) per text, overlaps resolved, public strings left out;
+    the one implementation for this process and the detector workers."""
+    artifacts = engine.artifacts(texts, batch_size)
+    extra = [names] if names is not None else []
+    return [
+        tuple(
+            d
+            for d in resolve_overlaps(engine.analyze(text, art, extra), token_spans(text))
+            if not is_public(text[d.start : d.end], public)
+        )
+        for text, art in zip(texts, artifacts, strict=True)
+    ]
+
+
+def is_public(value: str, public: frozenset[str]) -> bool:
+    """Published on purpose, or made only of the CRM's own names of things
+    ("FlowGuard Industrial": two public words, no person)."""
+    if value in public:
+        return True
+    words = value.split()
+    return len(words) > 1 and all(w in public for w in words)
+
+
 def build_redactor(
     settings: Settings,
     session_factory: sessionmaker[Session],
@@ -136,6 +209,8 @@ def build_redactor(
         shared_engine(settings.pii_ner),
         vault or TokenVault(session_factory),
         _names_recognizer(known_names),
+        cache_texts=settings.pii_cache_texts,
+        workers=settings.resolved_pii_workers,
     )
 
 

@@ -5,6 +5,7 @@ Only tool results supply facts; `prompts/answers.yaml` supplies the connecting w
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -27,6 +28,14 @@ _MAX_STEPS = 10  # a procedure is quoted whole: leaving out the last step is wor
 _TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, Chinese words
 
 
+@functools.lru_cache(maxsize=8)
+def _read_yaml(path: Path, mtime_ns: int) -> dict[str, Any]:
+    """Parsed once per file version: a planner is built per turn, and parsing the phrases
+    took a fifth of an offline chat turn. Callers only read the result."""
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded
+
+
 @dataclass(frozen=True)
 class Phrases:
     """The words of `prompts/answers.yaml`: phrases per language, and `labels` for stored
@@ -37,9 +46,8 @@ class Phrases:
 
     @cached_property
     def _loaded(self) -> dict[str, Any]:
-        text = (self.directory / "answers.yaml").read_text(encoding="utf-8")
-        loaded: dict[str, Any] = yaml.safe_load(text)
-        return loaded
+        path = self.directory / "answers.yaml"
+        return _read_yaml(path, path.stat().st_mtime_ns)
 
     @cached_property
     def table(self) -> dict[str, dict[str, str]]:
