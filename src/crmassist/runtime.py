@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from crmassist.ingest.indexer import Indexer
     from crmassist.ingest.outbox import IndexWorker
     from crmassist.privacy import Redactor
-    from crmassist.retrieval.embeddings import Encoder
+    from crmassist.retrieval.embeddings import E5Encoder, Encoder
     from crmassist.retrieval.search import Retriever
     from crmassist.retrieval.sparse import Bm25Encoder
     from crmassist.retrieval.store import VectorStore
@@ -89,16 +89,25 @@ class Runtime:
         )
 
     @cached_property
+    def multilingual(self) -> E5Encoder:
+        """The encoder that puts English and Chinese in one space: the intent classifier's,
+        and the knowledge base's second vector (the configured model may be English-only)."""
+        from crmassist.retrieval.embeddings import E5_MODEL, E5Encoder
+
+        if self.settings.embedding_model == E5_MODEL:
+            return self.encoder  # type: ignore[return-value]
+        return E5Encoder()
+
+    @cached_property
     def intents(self) -> IntentClassifier:
         """The offline planner's intent classifier: always the multilingual encoder (one
         space for English and Chinese), trained once and cached under the data dir."""
         from crmassist.agent.planner.intents import IntentClassifier
-        from crmassist.retrieval.embeddings import E5_MODEL, E5Encoder
+        from crmassist.retrieval.embeddings import E5_MODEL
 
-        shared = self.settings.embedding_model == E5_MODEL
         return IntentClassifier.build(
             self.settings.prompts_dir,
-            self.encoder if shared else E5Encoder(),  # type: ignore[arg-type]
+            self.multilingual,
             E5_MODEL,
             self.settings.resolved_cache_dir,
             self.settings.intent_confidence,
@@ -200,6 +209,7 @@ class Runtime:
             self.redactor,
             chunker,
             lock=self._index_lock,
+            multilingual=self.multilingual,
         )
 
     def claim_index(self) -> None:
@@ -239,7 +249,22 @@ class Runtime:
 
         if not self.store.exists():
             raise IndexMissing()
-        return Retriever(self.store, self.encoder, self.sparse, self.redactor, self.audit)
+        return Retriever(
+            self.store,
+            self.encoder,
+            self.sparse,
+            self.redactor,
+            self.audit,
+            multilingual=self.multilingual,
+            kb_languages=self.kb_languages(),
+        )
+
+    def kb_languages(self) -> list[str]:
+        """The languages the knowledge base's articles are written in."""
+        from crmassist.domain.models import KnowledgeArticle
+
+        with self.sessions() as session:
+            return list(session.scalars(sa.select(KnowledgeArticle.lang).distinct()))
 
     def assistant(self, model: BaseChatModel | None = None) -> Assistant:
         """The assistant on this runtime's services; `model` replaces the configured one."""

@@ -29,8 +29,8 @@ from crmassist.agent.planner.compose import Phrases
 from crmassist.crm.commitments import is_commitment, is_internal, sentences
 from crmassist.crm.errors import AccessDenied
 from crmassist.crm.overview import NoteInfo, customer_overview
+from crmassist.domain.language import detect_lang
 from crmassist.domain.models import Contact, User
-from crmassist.ingest.importer import detect_lang
 
 _CONTACT_DETAILS = re.compile(r"@|\d[\d ()+-]{6,}\d")
 

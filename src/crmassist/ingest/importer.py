@@ -14,7 +14,6 @@ indexer what changed.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crmassist.batching import batched
 from crmassist.db import session_scope
 from crmassist.domain.enums import LifecycleStage
+from crmassist.domain.language import detect_lang
 from crmassist.domain.models import (
     Account,
     AccountTeamMember,
@@ -69,8 +69,6 @@ log = logging.getLogger(__name__)
 
 CHURN_AFTER = timedelta(days=365)
 """A customer with no order or won deal for this long is counted as churned."""
-
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
@@ -380,10 +378,6 @@ def _authors_left_behind(session: Session, parsed: Parsed) -> list[Problem]:
 
 
 # --- writing ----------------------------------------------------------------------------
-
-
-def detect_lang(text: str) -> str:
-    return "zh" if len(_CJK.findall(text)) > len(text) * 0.1 else "en"
 
 
 def _values(kind: Kind, rows: list[tuple[int, Row]]) -> list[dict[str, Any]]:

@@ -133,8 +133,12 @@ class Indexer:
         chunker: Chunker,
         batch_records: int = 64,
         lock: threading.RLock | None = None,
+        multilingual: Encoder | None = None,
     ) -> None:
+        """`multilingual`: the encoder of knowledge-base chunks' second vector (none: the
+        articles answer questions in their own language only)."""
         self._sessions = session_factory
+        self._multilingual = multilingual
         self._store = store
         self._encoder = encoder
         self._sparse = sparse
@@ -214,7 +218,7 @@ class Indexer:
         sync rebuilds it from SQL instead of failing."""
         try:
             self._store.ensure_collection(self._encoder.dimension)
-        except IndexCorrupted as exc:
+        except (IndexCorrupted, CollectionMismatchError) as exc:
             log.warning("%s: rebuilding it", exc)
             return False
         return True
@@ -330,15 +334,25 @@ class Indexer:
         texts = [c.embed_text for c in chunks]
         dense = self._encoder.embed_documents(texts) if texts else np.empty((0, 0))
         sparse = self._sparse.embed_documents(texts)
+        multilingual = self._multilingual_vectors(chunks)
         return [
             ChunkPoint(
                 id=point_id(c.doc, c.chunk_no),
                 dense=vector.tolist(),
                 sparse=sparse_vector,
                 payload=c.payload(),
+                multilingual=multilingual.get(n),
             )
-            for c, vector, sparse_vector in zip(chunks, dense, sparse, strict=True)
+            for n, (c, vector, sparse_vector) in enumerate(zip(chunks, dense, sparse, strict=True))
         ]
+
+    def _multilingual_vectors(self, chunks: Sequence[PreparedChunk]) -> dict[int, list[float]]:
+        """The second vector of knowledge-base chunks, by position in `chunks`."""
+        wanted = [n for n, c in enumerate(chunks) if c.doc.source_type is SourceType.KB]
+        if self._multilingual is None or not wanted:
+            return {}
+        vectors = self._multilingual.embed_documents([chunks[n].embed_text for n in wanted])
+        return {n: vector.tolist() for n, vector in zip(wanted, vectors, strict=True)}
 
     def _remember(self, docs: Sequence[SourceDocument], points: Sequence[ChunkPoint]) -> None:
         counts: dict[RecordKey, int] = {}

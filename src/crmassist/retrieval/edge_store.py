@@ -108,7 +108,10 @@ DIALECT = EdgeDialect()
 
 def _config(dense_dim: int) -> EdgeConfig:
     return EdgeConfig(
-        vectors={qq.DENSE: EdgeVectorParams(size=dense_dim, distance=Distance.Cosine)},
+        vectors={
+            qq.DENSE: EdgeVectorParams(size=dense_dim, distance=Distance.Cosine),
+            qq.MULTILINGUAL: EdgeVectorParams(size=qq.MULTILINGUAL_DIM, distance=Distance.Cosine),
+        },
         sparse_vectors={qq.SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
     )
 
@@ -353,10 +356,15 @@ class EdgeStore:
                 shard.update(UpdateOperation.delete_points_by_filter(flt))
 
     def hybrid_search(
-        self, dense: Sequence[float], sparse: SparseVector, condition: Condition, limit: int
+        self,
+        dense: Sequence[float],
+        sparse: SparseVector,
+        condition: Condition,
+        limit: int,
+        using: str = qq.DENSE,
     ) -> list[Hit]:
         query = qq.hybrid_query(
-            DIALECT, dense, sparse, condition, limit, scoped_idf=self.scoped_idf
+            DIALECT, dense, sparse, condition, limit, scoped_idf=self.scoped_idf, using=using
         )
         if query is None:
             return []
@@ -404,6 +412,8 @@ class EdgeStore:
 
 def _point(point: ChunkPoint) -> Point:
     vectors: dict[str, Any] = {qq.DENSE: list(point.dense), qq.SPARSE: DIALECT.sparse(point.sparse)}
+    if point.multilingual is not None:
+        vectors[qq.MULTILINGUAL] = list(point.multilingual)
     return Point(point.id, vectors, dict(point.payload))
 
 

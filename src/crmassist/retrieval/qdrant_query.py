@@ -17,7 +17,12 @@ from crmassist.access.policy import PayloadKey
 from crmassist.retrieval.store import SparseVector
 
 DENSE = "dense"
+MULTILINGUAL = "multilingual"
+"""A second dense vector on knowledge-base chunks, from the multilingual encoder, so an
+article answers a question asked in another language (the main model may be English-only)."""
 SPARSE = "bm25"
+MULTILINGUAL_DIM = 384
+"""multilingual-e5-small's size; fixed, so an index's layout does not depend on settings."""
 
 # Qdrant's default RRF constant; the server applies it to a plain RRF fusion, which every
 # server since 1.10 accepts (a custom k needs 1.16+, docker-compose pins 1.15.4).
@@ -135,6 +140,7 @@ def hybrid_query(
     limit: int,
     *,
     scoped_idf: bool = False,
+    using: str = DENSE,
 ) -> HybridQuery[F] | None:
     """Dense and BM25 prefetches fused by RRF, the access filter inside each; None = no hits.
 
@@ -150,7 +156,7 @@ def hybrid_query(
     n = prefetch_limit(limit)
     corpus = restricted if scoped_idf else None
     prefetches = [
-        dialect.prefetch(list(dense), DENSE, restricted, n, None),
+        dialect.prefetch(list(dense), using, restricted, n, None),
         dialect.prefetch(dialect.sparse(sparse), SPARSE, restricted, n, corpus),
     ]
     return HybridQuery(prefetches, dialect.rrf(RRF_K), restricted, limit)

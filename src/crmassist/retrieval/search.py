@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import zip_longest
 
 from crmassist.access.audit import AuditLog
 from crmassist.access.filters import Condition, Range, all_of, match
 from crmassist.access.policy import PayloadKey, retrieval_filter, visible_sources
 from crmassist.access.principal import Principal
 from crmassist.domain.enums import SourceType
+from crmassist.domain.language import detect_lang
 from crmassist.privacy import Redactor
 from crmassist.retrieval.embeddings import Encoder
+from crmassist.retrieval.qdrant_query import MULTILINGUAL
 from crmassist.retrieval.sparse import Bm25Encoder
 from crmassist.retrieval.store import Hit, VectorStore
 
@@ -63,22 +66,33 @@ class Retriever:
         sparse: Bm25Encoder,
         redactor: Redactor,
         audit: AuditLog,
+        *,
+        multilingual: Encoder | None = None,
+        kb_languages: Sequence[str] = (),
     ) -> None:
+        """`multilingual` with `kb_languages`: knowledge-base searches rank each article
+        language apart on the multilingual vector (see `_knowledge_hits`)."""
         self._store = store
         self._encoder = encoder
         self._sparse = sparse
         self._redactor = redactor
         self._audit = audit
+        self._multilingual = multilingual
+        self._kb_languages = tuple(kb_languages)
 
     def search(self, principal: Principal, request: SearchRequest) -> list[Citation]:
         _check_sources(principal, request.sources)
         query = self._redactor.redact(request.query).text
-        hits = self._store.hybrid_search(
-            dense=self._encoder.embed_query(query).tolist(),
-            sparse=self._sparse.embed_query(query),
-            condition=search_filter(principal, request),
-            limit=request.k * OVERFETCH,
-        )
+        condition = search_filter(principal, request)
+        if self._multilingual is not None and request.sources == (SourceType.KB,):
+            hits = self._knowledge_hits(self._multilingual, query, condition, request.k)
+        else:
+            hits = self._store.hybrid_search(
+                dense=self._encoder.embed_query(query).tolist(),
+                sparse=self._sparse.embed_query(query),
+                condition=condition,
+                limit=request.k * OVERFETCH,
+            )
         citations = _best_per_record(hits)[: request.k]
         self._audit.record(
             principal,
@@ -89,6 +103,32 @@ class Retriever:
             k=request.k,
         )
         return citations
+
+    def _knowledge_hits(
+        self, encoder: Encoder, query: str, condition: Condition, k: int
+    ) -> list[Hit]:
+        """The best articles of each language, taken in turns, the query's own first.
+
+        A multilingual model scores any text in the query's own language above the right
+        answer in another language, so one ranking across languages buries translations;
+        within one language it finds them (docs/evals.md, "Knowledge base across
+        languages"). Taking each language's ranking in turn keeps the best of each near
+        the top; the reader then picks among them by meaning.
+        """
+        dense = encoder.embed_query(query).tolist()
+        sparse = self._sparse.embed_query(query)
+        own = detect_lang(query)
+        languages = sorted(self._kb_languages, key=lambda lang: (lang != own, lang))
+        partitions: list[Condition] = [
+            all_of(condition, match(PayloadKey.LANG, lang)) for lang in languages
+        ]
+        rankings = [
+            _one_per_record(
+                self._store.hybrid_search(dense, sparse, part, k * OVERFETCH, using=MULTILINGUAL)
+            )
+            for part in partitions or [condition]
+        ]
+        return [hit for turn in zip_longest(*rankings) for hit in turn if hit is not None]
 
 
 def search_filter(principal: Principal, request: SearchRequest) -> Condition:
@@ -116,27 +156,32 @@ def _check_sources(principal: Principal, sources: Sequence[SourceType]) -> None:
             raise SourceNotAllowed(principal, source)
 
 
-def _best_per_record(hits: Sequence[Hit]) -> list[Citation]:
+def _one_per_record(hits: Sequence[Hit]) -> list[Hit]:
+    """Each record's best chunk, in rank order."""
     seen: set[tuple[str, str]] = set()
-    citations = []
+    best = []
     for hit in hits:
         key = (hit.payload[PayloadKey.SOURCE_TYPE], hit.payload[PayloadKey.RECORD_ID])
-        if key in seen:
-            continue
-        seen.add(key)
-        citations.append(
-            Citation(
-                source_type=SourceType(key[0]),
-                record_id=key[1],
-                title=str(hit.payload.get("title", "")),
-                snippet=_snippet(str(hit.payload.get("text", ""))),
-                score=hit.score,
-                account_id=hit.payload.get(PayloadKey.ACCOUNT_ID),
-                occurred_at=_when(hit.payload.get(PayloadKey.OCCURRED_AT)),
-                text=str(hit.payload.get("text", "")),
-            )
+        if key not in seen:
+            seen.add(key)
+            best.append(hit)
+    return best
+
+
+def _best_per_record(hits: Sequence[Hit]) -> list[Citation]:
+    return [
+        Citation(
+            source_type=SourceType(hit.payload[PayloadKey.SOURCE_TYPE]),
+            record_id=hit.payload[PayloadKey.RECORD_ID],
+            title=str(hit.payload.get("title", "")),
+            snippet=_snippet(str(hit.payload.get("text", ""))),
+            score=hit.score,
+            account_id=hit.payload.get(PayloadKey.ACCOUNT_ID),
+            occurred_at=_when(hit.payload.get(PayloadKey.OCCURRED_AT)),
+            text=str(hit.payload.get("text", "")),
         )
-    return citations
+        for hit in _one_per_record(hits)
+    ]
 
 
 def _when(timestamp: float | None) -> datetime | None:

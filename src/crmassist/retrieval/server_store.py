@@ -123,7 +123,10 @@ class ServerStore:
             self.client.create_collection(
                 self.collection,
                 vectors_config={
-                    qq.DENSE: models.VectorParams(size=dense_dim, distance=models.Distance.COSINE)
+                    qq.DENSE: models.VectorParams(size=dense_dim, distance=models.Distance.COSINE),
+                    qq.MULTILINGUAL: models.VectorParams(
+                        size=qq.MULTILINGUAL_DIM, distance=models.Distance.COSINE
+                    ),
                 },
                 sparse_vectors_config={
                     qq.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
@@ -142,6 +145,11 @@ class ServerStore:
             found = params.size if params else "no named dense vector"
             raise CollectionMismatchError(
                 f"collection {self.collection!r} has dense size {found}, expected {dense_dim}"
+            )
+        if not isinstance(vectors, dict) or qq.MULTILINGUAL not in vectors:
+            raise CollectionMismatchError(
+                f"collection {self.collection!r} predates the multilingual knowledge-base "
+                "vector; run `crmassist index --rebuild`"
             )
 
     def optimize(self) -> None:
@@ -186,10 +194,15 @@ class ServerStore:
             self.client.delete(self._require(), points_selector=selector, wait=True)
 
     def hybrid_search(
-        self, dense: Sequence[float], sparse: SparseVector, condition: Condition, limit: int
+        self,
+        dense: Sequence[float],
+        sparse: SparseVector,
+        condition: Condition,
+        limit: int,
+        using: str = qq.DENSE,
     ) -> list[Hit]:
         query = qq.hybrid_query(
-            DIALECT, dense, sparse, condition, limit, scoped_idf=self.scoped_idf
+            DIALECT, dense, sparse, condition, limit, scoped_idf=self.scoped_idf, using=using
         )
         if query is None:
             return []
@@ -234,4 +247,6 @@ class ServerStore:
 
 def _point(point: ChunkPoint) -> models.PointStruct:
     vectors: dict[str, Any] = {qq.DENSE: list(point.dense), qq.SPARSE: DIALECT.sparse(point.sparse)}
+    if point.multilingual is not None:
+        vectors[qq.MULTILINGUAL] = list(point.multilingual)
     return models.PointStruct(id=point.id, vector=vectors, payload=dict(point.payload))

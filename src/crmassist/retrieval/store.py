@@ -37,6 +37,8 @@ class ChunkPoint:
     dense: Sequence[float]
     sparse: SparseVector
     payload: Mapping[str, Any]
+    multilingual: Sequence[float] | None = None
+    """Knowledge-base chunks only: the multilingual encoder's vector (`MULTILINGUAL`)."""
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,16 @@ class VectorStore(Protocol):
     def delete_by_filter(self, condition: Condition) -> None: ...
 
     def hybrid_search(
-        self, dense: Sequence[float], sparse: SparseVector, condition: Condition, limit: int
+        self,
+        dense: Sequence[float],
+        sparse: SparseVector,
+        condition: Condition,
+        limit: int,
+        using: str = "dense",
     ) -> list[Hit]:
-        """Dense and BM25 candidates fused by RRF; `condition` is enforced inside every stage."""
+        """Dense and BM25 candidates fused by RRF; `condition` is enforced inside every stage.
+
+        `using` names the dense vector: the main one, or `multilingual` (KB chunks only)."""
         ...
 
     def count(self, condition: Condition | None = None) -> int: ...

@@ -119,11 +119,14 @@ class Extract:
         return "\n".join([bullet(self.sentences), *gap, *numbered]).strip("\n")
 
 
-def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3) -> Extract:
+def best_sentences(
+    question: str, results: list[dict[str, Any]], limit: int = 3, wanted: set[int] | None = None
+) -> Extract:
     """From the top article: the sentences (and table rows) sharing most terms with the
     question, in reading order, cited. A row whose range holds a number asked about ("15%"
     in "above 10% up to 20%") counts as a strong match. A "how do I" question also gets the
-    article's first numbered procedure, step by step."""
+    article's first numbered procedure, step by step. `wanted`: the terms to look for, when
+    not the question's own (its translations, for an article in another language)."""
     if not results:
         return Extract([], [])
     top = results[0]
@@ -133,7 +136,7 @@ def best_sentences(question: str, results: list[dict[str, Any]], limit: int = 3)
     ]
     if not candidates:
         return Extract([f"{title} {top['cite']}"], [])
-    wanted = _TERMS.terms(question)
+    wanted = _TERMS.terms(question) if wanted is None else wanted
     asked = [float(n) for n in re.findall(_NUMBER, question)]
     terms = [_TERMS.terms(p.matched) for p in candidates]
     weight = _rarity(terms)

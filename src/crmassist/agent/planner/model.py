@@ -35,6 +35,9 @@ from crmassist.agent.planner.compose import Phrases
 from crmassist.agent.planner.describe import Describer
 from crmassist.agent.planner.intents import NONE, IntentClassifier, Reading
 from crmassist.agent.planner.pipeline_reading import Vocabulary
+from crmassist.domain.language import detect_lang
+from crmassist.retrieval.glossary import coverage as bilingual_coverage
+from crmassist.retrieval.glossary import glossary
 from crmassist.retrieval.sparse import Bm25Encoder
 
 CONTEXT_PREFIX = "Conversation context"
@@ -308,10 +311,48 @@ class Planner:
             return notes
         if not results:
             return self.phrases.say(turn.lang, "kb_none")
+        results = self._answering_first(turn, results)
         if self._coverage(turn, results) < KB_SUPPORT and turn.reading is not None:
             return self._clarify(turn, turn.reading, exclude=("search_knowledge",))
-        extract = compose.best_sentences(turn.request, results)
+        wanted = None if self._same_language(turn, results[0]) else self._translations(turn)
+        extract = compose.best_sentences(turn.request, results, wanted=wanted)
         return self.phrases.say(turn.lang, "kb_intro") + "\n" + extract.markdown()
+
+    def _answering_first(self, turn: Turn, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The knowledge base ranks each language apart and takes them in turns, the
+        question's own first. When the first article holds too few of the question's words
+        to answer, the other language's first is read instead if it holds more of them
+        (through the dictionary: a translation is weaker evidence than the word itself, so
+        it never overrules an article that answers in the question's own language)."""
+        first = results[0]
+        held = self._held(turn, first)
+        if held >= KB_SUPPORT:
+            return results
+        other = next((r for r in results if _lang_of(r) != _lang_of(first)), first)
+        best = other if self._held(turn, other) > held else first
+        return [best, *(r for r in results if r is not best)]
+
+    def _coverage(self, turn: Turn, results: list[dict[str, Any]]) -> float:
+        """The share of the question's terms (customer names aside: "why is Acme a
+        champion?" is not about pumps) found in the best of the first two results."""
+        return max((self._held(turn, r) for r in results[:2]), default=0.0)
+
+    def _held(self, turn: Turn, result: dict[str, Any]) -> float:
+        """The share of the question's terms in one result; across languages, a word is
+        held when one of its dictionary translations is."""
+        if self._same_language(turn, result):
+            wanted = self._wanted_terms(turn)
+            return len(wanted & self._terms_of(result)) / len(wanted) if wanted else 1.0
+        names = _TERMS.terms(mention.name) if (mention := self._mention(turn.request)) else set()
+        groups = [g for g in glossary().term_groups(turn.request) if not g <= names]
+        return bilingual_coverage(groups, self._terms_of(result))
+
+    def _translations(self, turn: Turn) -> set[int]:
+        return set().union(*glossary().term_groups(turn.request))
+
+    @staticmethod
+    def _same_language(turn: Turn, result: dict[str, Any]) -> bool:
+        return detect_lang(turn.request) == _lang_of(result)
 
     def _customer_notes_instead(self, turn: Turn, articles: list[dict[str, Any]]) -> Step | None:
         """A question that names a customer may be about what happened with them, not about
@@ -333,16 +374,6 @@ class Planner:
         if notes and self._coverage(turn, notes) > self._coverage(turn, articles):
             return self._search_interactions(turn, None)
         return None
-
-    def _coverage(self, turn: Turn, results: list[dict[str, Any]]) -> float:
-        """The share of the question's terms (customer names aside: "why is Acme a
-        champion?" is not about pumps) found in the best of the first two results."""
-        wanted = self._wanted_terms(turn)
-        if not wanted:
-            return 1.0
-        if not results:
-            return 0.0
-        return max(len(wanted & self._terms_of(r)) for r in results[:2]) / len(wanted)
 
     def _wanted_terms(self, turn: Turn) -> set[int]:
         wanted = _TERMS.terms(turn.request)
@@ -550,6 +581,10 @@ def _period_phrase(turn: Turn) -> str | None:
 
     period = parse_period(turn.request, turn.today)
     return period.label if period else None
+
+
+def _lang_of(result: dict[str, Any]) -> str:
+    return detect_lang(result.get("text") or result.get("snippet", ""))
 
 
 def _strip_command(text: str) -> str:
