@@ -770,3 +770,8 @@ from crmassist.cli_privacy import audit_command, privacy_app  # noqa: E402
 
 app.add_typer(privacy_app, name="privacy")
 app.command("audit")(audit_command)
+
+from crmassist.cli_backup import backup_command, restore_command  # noqa: E402
+
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,6 +51,23 @@ class Service:
 
     def me(self, user: str) -> dict[str, Any]:
         return self._json("GET", "/v1/me", user)
+
+    def backup(self, user: str, target: Path) -> None:
+        """`POST /v1/admin/backup` as `user` (an admin): the archive streamed into `target`."""
+        timeout = httpx.Timeout(3600.0, connect=3.0)  # the service copies everything first
+        headers = {LOCAL_USER_HEADER: user}
+        try:
+            with self._client.stream(
+                "POST", "/v1/admin/backup", headers=headers, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._problem(response)
+                with target.open("wb") as handle:
+                    for chunk in response.iter_bytes():
+                        handle.write(chunk)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """`/readyz`: whether the service is ready, and what it checks."""

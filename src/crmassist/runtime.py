@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -216,6 +217,13 @@ class Runtime:
         """Take the index for this process before anything is written, or fail in one line
         naming the process that holds it (the embedded engine serves one process)."""
         self.store.claim()
+
+    @contextmanager
+    def index_writes_held(self) -> Iterator[None]:
+        """Inside, nothing in this process writes the index or its SQL record (a backup
+        copies both as one); logged notes wait in the outbox meanwhile."""
+        with self._index_lock:
+            yield
 
     def index_worker(self) -> IndexWorker:
         """The one thread that indexes logged records; started on first use (the service

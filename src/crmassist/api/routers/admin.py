@@ -1,16 +1,22 @@
-"""Admin-only: import a CRM export (a zip of the import format) and index what changed."""
+"""Admin-only: import a CRM export (a zip of the import format) and index what changed;
+download a consistent backup of the embedded database and index."""
 
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
+from crmassist import backup as backups
 from crmassist.api.deps import AdminDep, RuntimeDep
 from crmassist.errors import CrmassistError
 from crmassist.ingest.importer import KNOWN_FILES, import_directory
@@ -52,6 +58,36 @@ def import_export(
         records_deleted_from_index=indexed.records_deleted,
     )
     return Disclosure(admin, rt.redactor).model(out)  # warnings may quote a row
+
+
+@router.post(
+    "/admin/backup",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/gzip": {}}, "description": "A backup archive."}},
+)
+def backup(rt: RuntimeDep, admin: AdminDep) -> FileResponse:
+    """A consistent backup of the embedded database and index, as a `.tar.gz` whose
+    `manifest.json` holds versions, the schema revision, counts and checksums; made while
+    the service serves on. Secret files (the vault key) never travel over HTTP:
+    `crmassist backup` adds them from the data directory."""
+    tmp = Path(tempfile.mkdtemp(prefix="crmassist-backup-"))
+    target = tmp / f"crmassist-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+    try:
+        manifest = backups.create(rt, target, with_secrets=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    rt.audit.record(
+        admin,
+        "api:backup",
+        files=len(manifest["files"]),
+        schema_revision=manifest["schema_revision"],
+        index_points=manifest["counts"]["index_points"],
+    )
+    cleanup = BackgroundTask(shutil.rmtree, tmp, ignore_errors=True)
+    return FileResponse(
+        target, media_type="application/gzip", filename=target.name, background=cleanup
+    )
 
 
 def _unzip(archive: bytes, target: Path) -> Path:
