@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from crmassist.retrieval.search import Retriever
     from crmassist.retrieval.sparse import Bm25Encoder
     from crmassist.retrieval.store import VectorStore
+    from crmassist.scheduler.service import ProactiveScheduler, Sender
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +289,14 @@ class Runtime:
             index_records=self.index_written,
             model=model,
             intents=lambda: self.intents,
+        )
+
+    def scheduler(self, sender: Sender) -> ProactiveScheduler:
+        """The proactive assistant (digests, reminders) sending through `sender`."""
+        from crmassist.scheduler.service import ProactiveScheduler
+
+        return ProactiveScheduler(
+            self.settings, self.sessions, self.audit, self.clock, lambda: self.redactor, sender
         )
 
     def close(self) -> None:

@@ -151,6 +151,31 @@ class Settings(BaseSettings):
         description="Conversations idle longer than this many days are deleted by "
         "`crmassist privacy purge` (unset: kept until erased).",
     )
+    scheduler: bool = Field(
+        default=False,
+        description="The proactive assistant: morning Slack digests and reminders, sent by "
+        "one process of many (a lease in the database). Needs Slack.",
+    )
+    digest_hour: int = Field(
+        default=8,
+        ge=0,
+        le=23,
+        description="The hour of the morning digest, in each user's time zone.",
+    )
+    default_time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone for users without one (digests, reading reminder times).",
+    )
+    scheduler_tick_seconds: float = Field(
+        default=30.0, ge=0.1, le=3600.0, description="How often the scheduler looks for work."
+    )
+    scheduler_lease_seconds: float = Field(
+        default=120.0,
+        ge=1.0,
+        le=86_400.0,
+        description="How long the sending process holds the lease without renewing it; "
+        "after that another process takes over.",
+    )
     today: date | None = Field(
         default=None,
         description="Pin 'today' (demos, evals on a fixed dataset): relative dates are read "

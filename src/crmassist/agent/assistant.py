@@ -193,6 +193,7 @@ class Assistant:
             focus=Focus(**conversation.context) if conversation.context else Focus(),
             templates=self.templates,
             request_key=request_key,
+            time_zone=self.settings.default_time_zone,
         )
         agent = self._agent(ctx, guard, intent)
         history = [*conversation.history, HumanMessage(question)]

@@ -91,6 +91,8 @@ class ToolContext:
     focus: Focus = field(default_factory=Focus)
     turn: TurnLog = field(default_factory=TurnLog)
     templates: Templates | None = None
+    time_zone: str = "UTC"
+    """The service's time zone for users without their own (reading reminder times)."""
     request_key: str | None = None
     """The client's key for this message (`Idempotency-Key`): sending the same message
     with the same key again writes nothing twice."""

@@ -29,6 +29,7 @@ from crmassist.domain.models import KnowledgeArticle
 from crmassist.domain.periods import due_by, midnight_utc, parse_day, parse_period
 from crmassist.errors import CrmassistError
 from crmassist.retrieval.search import Citation, SearchRequest
+from crmassist.scheduler import reminders
 
 ARTICLE_CHARS = 4000
 
@@ -628,6 +629,38 @@ class CreateTask(CrmTool):
         return to_json(task)
 
 
+class ReminderArgs(BaseModel):
+    text: str = Field(max_length=500, description='What to be reminded of: "Call Acme".')
+    when: str = Field(
+        description='When, in the user\'s words: "Tuesday at 9", "in 2 hours", "明天下午3点".'
+    )
+    account_id: str | None = None
+    customer: str | None = None
+
+
+class SetReminder(CrmTool):
+    name: str = "set_reminder"
+    description: str = (
+        "Remind the user in Slack at a time of day (read in their time zone), optionally "
+        "about a customer. For a to-do with a due day and no time, use create_task."
+    )
+    args_schema: type[BaseModel] = ReminderArgs
+
+    def execute(
+        self, text: str, when: str, account_id: str | None = None, customer: str | None = None
+    ) -> str:
+        if account_id or customer:
+            account_id, _ = self.resolve_account(account_id, customer)
+        with self.ctx.sessions.begin() as session:
+            zone = reminders.user_zone(session, self.ctx.principal.user_id, self.ctx.time_zone)
+            reminder = reminders.create_reminder(
+                session, self.ctx.principal, text, when, zone, self.ctx.clock.now(),
+                account_id, self.ctx.write_key("reminder"),
+            )  # fmt: skip
+        self.ctx.turn.show("reminders", reminder.id, reminder.text)
+        return to_json(reminder)
+
+
 class ListTasksArgs(BaseModel):
     include_done: bool = False
     account_id: str | None = None
@@ -672,6 +705,7 @@ TOOL_CLASSES: tuple[type[CrmTool], ...] = (
     CustomerValueTool,
     LifecycleHistory,
     CreateTask,
+    SetReminder,
     ListTasks,
 )
 

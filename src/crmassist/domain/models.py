@@ -102,6 +102,9 @@ class User(Base):
     role: Mapped[Role]
     team_id: Mapped[str | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
     slack_user_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
+    """An IANA zone ("Asia/Shanghai") for digests and reminders; unset: the service's
+    `CRMASSIST_DEFAULT_TIME_ZONE`."""
 
     team: Mapped[Team | None] = relationship(lazy="joined")
 
@@ -406,3 +409,57 @@ class CitationRecord(Base):
     title: Mapped[str] = mapped_column(sa.String(500))
     snippet: Mapped[str] = mapped_column(sa.Text)
     score: Mapped[float | None]
+
+
+class SchedulerLease(Base):
+    """Which process runs the scheduler: one row per lease, taken and renewed with a
+    conditional UPDATE, free again once `expires_at` has passed (crmassist.scheduler)."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(100))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]
+
+
+class DigestSend(Base):
+    """One morning digest to one user: claimed (`sending`) before Slack is called, so a
+    digest is sent at most once even across restarts and several processes."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (sa.UniqueConstraint("user_id", "day", "kind", name="uq_digest_sends_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ID, index=True)
+    day: Mapped[date]
+    """The user's local day the digest is for."""
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.String(20))
+    """sending, sent, failed (Slack refused it) or empty (nothing to say)."""
+    items: Mapped[int] = mapped_column(default=0)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Churn scores of the accounts in scope when it was made: the next digest's baseline."""
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """ "Remind me to call Acme on Tuesday at 9": a Slack message to its owner at `due_at`."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (sa.Index("ix_reminders_state_due_at", "state", "due_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ID, index=True)
+    text: Mapped[str] = mapped_column(sa.String(500))
+    due_at: Mapped[datetime]
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    """The zone `due_at` was read in: how the reminder shows it back."""
+    account_id: Mapped[str | None] = mapped_column(ID)
+    state: Mapped[str] = mapped_column(sa.String(20))
+    """pending, sending, sent, failed or cancelled."""
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

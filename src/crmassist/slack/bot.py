@@ -30,6 +30,7 @@ from crmassist.db import session_scope
 from crmassist.domain.enums import Channel, SourceType
 from crmassist.domain.models import Account, User
 from crmassist.runtime import Runtime
+from crmassist.scheduler.service import NotDelivered, Recipient
 from crmassist.slack.blocks import (
     CHOOSE_READING,
     HELP,
@@ -152,6 +153,31 @@ class SlackBot:
         self.rt.audit.record(principal, "slack:log_to_crm", target=logged.interaction_id)
         verb = "Logged" if logged.created else "Already logged"
         return f"{verb} to {escape(logged.account_name)} [{logged.interaction_id}]."
+
+
+class SlackSender:
+    """The scheduler's way out (digests, reminders): a direct message to the user, found by
+    `slack_user_id`, else by the e-mail of their Slack profile (`users.lookupByEmail`)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def send(self, to: Recipient, text: str) -> str:
+        channel = to.slack_user_id or self._by_email(to.email)
+        if not channel:
+            raise NotDelivered(f"no Slack user for {to.user_id}")
+        try:
+            posted = self.client.chat_postMessage(channel=channel, text=mrkdwn(text))
+        except SlackApiError as exc:  # Slack answered: not delivered
+            raise NotDelivered(f"Slack refused it: {exc.response.get('error')}") from exc
+        return str(posted.get("ts"))
+
+    def _by_email(self, email: str) -> str | None:
+        try:
+            found = self.client.users_lookupByEmail(email=email)["user"]["id"]
+        except (SlackApiError, KeyError, TypeError):
+            return None
+        return str(found) if found else None
 
 
 RATE_LIMIT_RETRIES = 3

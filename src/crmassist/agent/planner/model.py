@@ -39,6 +39,7 @@ from crmassist.domain.language import detect_lang
 from crmassist.retrieval.glossary import coverage as bilingual_coverage
 from crmassist.retrieval.glossary import glossary
 from crmassist.retrieval.sparse import Bm25Encoder
+from crmassist.scheduler.reminders import has_time_of_day
 
 CONTEXT_PREFIX = "Conversation context"
 _NOTE_HEADER = re.compile(
@@ -58,6 +59,7 @@ _LAST_PIPELINE = re.compile(r"^Last pipeline query: (\{.*\})$", re.MULTILINE)
 
 NEEDS_CUSTOMER = {"customer_overview", "open_tickets", "draft_follow_up", "log_interaction"}
 MAY_NAME_CUSTOMER = {"search_interactions", "churn_risk", "create_task", "list_tasks"}
+MAY_NAME_CUSTOMER |= {"set_reminder"}
 WRITES_ON_REPORT = ("log_interaction",)
 """Intents that write what the user reports: never the reading of a question."""
 
@@ -213,6 +215,8 @@ class Planner:
             return say("not_understood")
         if intent == "help":
             return say("help")
+        if intent == "create_task" and has_time_of_day(turn.request):
+            intent = "set_reminder"  # a clock time: a message then, not a to-do for the day
         plan: Callable[[Turn, str | None], Step] = getattr(self, f"_{intent}")
         account = self._account(turn, intent)
         if isinstance(account, str) and account.startswith("!") and intent != "search_knowledge":
@@ -567,6 +571,21 @@ class Planner:
                 args["account_id"] = account
             return ("create_task", args)
         return self._describer(turn).task_created(task)
+
+    def _set_reminder(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        reminder = turn.result_of("set_reminder")
+        if reminder is None:
+            args: dict[str, Any] = understanding.reminder_arguments(turn.request)
+            if account and self._mention(turn.request):
+                args["account_id"] = account
+            return ("set_reminder", args)
+        when = str(reminder["due_at"])[:16].replace("T", " ")
+        return self.phrases.say(
+            turn.lang, "reminder_set", id=reminder["id"], when=when,
+            zone=reminder["time_zone"], text=reminder["text"],
+        )  # fmt: skip
 
     def _list_tasks(self, turn: Turn, account: str | None) -> Step:
         tasks = turn.result_of("list_tasks")

@@ -185,6 +185,16 @@ def task_arguments(text: str, today: date) -> dict[str, str]:
     return args
 
 
+def reminder_arguments(text: str) -> dict[str, str]:
+    """What and when from "remind me to call Acme on Tuesday at 9": the tool reads the
+    time from `when` in the user's time zone."""
+    from crmassist.scheduler.reminders import TIME_PHRASE
+
+    rest = _REMIND.sub("", text, count=1)
+    what = TIME_PHRASE.sub("", _DUE_PHRASES.sub("", rest)).strip(" ,.，。:：")
+    return {"text": (what[:1].upper() + what[1:]) or text, "when": rest}
+
+
 _TIERS = (
     (r"high[- ]value|most valuable|best|top|高价值", "high-value"),
     (r"potential|promising|潜力", "potential"),
