@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.db import make_engine, make_session_factory, upgrade_schema
+from crmassist.domain.encrypted import bind_cipher
+from crmassist.privacy.crypto import Keyring
 from crmassist.runtime import Runtime
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -20,6 +23,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 DATA = Path(__file__).parent / "data"
+
+# One encryption key for the whole run: the fixtures' engines, every Runtime's settings
+# and the CLI processes tests start all read the same personal data.
+os.environ.setdefault("CRMASSIST_SECRET_KEY", secrets.token_urlsafe(32))
+
+
+def keyed_engine(url: str, **kwargs: object) -> sa.Engine:
+    """An engine bound to the run's key, as a Runtime's is bound to its settings' key."""
+    engine = make_engine(url, **kwargs)
+    bind_cipher(engine, Keyring(os.environ["CRMASSIST_SECRET_KEY"]))
+    return engine
 
 
 def _postgres_unreachable_reason() -> str | None:
@@ -65,7 +79,7 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp: Path) -> I
 
 
 def _migrate(url: str) -> None:
-    engine = make_engine(url)
+    engine = keyed_engine(url)
     upgrade_schema(engine)
     engine.dispose()
 
@@ -79,7 +93,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def db_engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(db_url)
+    engine = keyed_engine(db_url)
     yield engine
     engine.dispose()
 
@@ -92,7 +106,7 @@ def session_factory(db_engine: sa.Engine) -> sessionmaker[Session]:
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
     """One SQLite database shared by a module's tests, for tests that only need a vault."""
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('module') / 'crm.db'}")
+    engine = keyed_engine(f"sqlite:///{tmp_path_factory.mktemp('module') / 'crm.db'}")
     upgrade_schema(engine)
     yield make_session_factory(engine)
     engine.dispose()

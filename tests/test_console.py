@@ -151,8 +151,8 @@ def test_kb_search_pipeline_chart_and_customer_page(
     browser.save_screenshot(str(SHOTS / "3-kb.png"))
     tab(browser, "pipeline")
     browser.find_element(By.CSS_SELECTOR, "#pipeline-form button").click()
-    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chart rect.bar")))
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect.bar")) >= 3
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chart[data-drawn='1']")))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart g.mark-rect path")) >= 3
     assert "stage" in browser.find_element(By.ID, "pipeline-table").text
     browser.save_screenshot(str(SHOTS / "4-pipeline.png"))
     name = open_customer(browser, wait, "Acme")
@@ -170,3 +170,109 @@ def test_support_sees_the_same_customer_without_deals_and_with_masked_contacts(
     assert "Open deals" not in side and "m***@acme-corp.example" in side
     assert "maria.gonzalez@acme-corp.example" not in side
     browser.save_screenshot(str(SHOTS / "6-support-customer.png"))
+
+
+def test_admins_read_the_audit_log_filtered_and_paged(
+    browser: WebDriver, server: str, sample_rt: Runtime
+) -> None:
+    from tests.agent_support import who
+
+    rep = who(sample_rt, "U001")
+    for n in range(55):
+        sample_rt.audit.record(rep, "console:probe", target=f"interactions/IP{n:03d}", n=n)
+    wait = sign_in(browser, server, key_for(sample_rt, "U013"))
+    tab(browser, "audit")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#audit-table tbody tr")))
+    browser.find_element(By.ID, "audit-action").send_keys("console:probe")
+    browser.find_element(By.CSS_SELECTOR, "#audit-form button").click()
+    rows = (By.CSS_SELECTOR, "#audit-table tbody tr")
+    wait.until(lambda b: "interactions/IP054" in b.find_element(By.ID, "audit-table").text)
+    assert len(browser.find_elements(*rows)) == 50  # one page, newest first
+    first = browser.find_elements(*rows)[0].find_elements(By.TAG_NAME, "td")
+    assert [c.text for c in first[2:5]] == ["U001", "console:probe", "interactions/IP054"]
+    browser.save_screenshot(str(SHOTS / "7-audit.png"))
+    browser.find_element(By.ID, "audit-more").click()
+    wait.until(lambda b: len(b.find_elements(*rows)) == 55)
+    assert "interactions/IP000" in browser.find_elements(*rows)[-1].text
+    assert not browser.find_element(By.ID, "audit-more").is_displayed()
+    assert "no older ones" in browser.find_element(By.ID, "audit-status").text
+    browser.find_element(By.ID, "audit-user").send_keys("U002")
+    browser.find_element(By.CSS_SELECTOR, "#audit-form button").click()
+    wait.until(lambda b: not b.find_elements(*rows))
+    assert "0 event(s)" in browser.find_element(By.ID, "audit-status").text
+
+
+def test_the_audit_page_is_not_shown_to_others(
+    browser: WebDriver, server: str, sample_rt: Runtime
+) -> None:
+    sign_in(browser, server, key_for(sample_rt, "U003"))
+    assert not browser.find_element(By.ID, "audit-tab").is_displayed()
+    refused = browser.execute_async_script(
+        "const done = arguments[0];"
+        "api('/v1/audit').then(() => done('served'), (e) => done(e.message));"
+    )
+    assert refused == "only admins may do this"
+
+
+# --- the dashboard, charts and Markdown answers (issue 14) ---------------------------------
+
+
+def test_the_dashboard_draws_every_tile_in_the_viewers_scope(
+    browser: WebDriver, server: str, sample_rt: Runtime
+) -> None:
+    wait = sign_in(browser, server, key_for(sample_rt, "U003"))
+    tab(browser, "dashboard")
+    wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#dashboard-tiles[data-loaded='1']"))
+    )
+    tiles = browser.find_elements(By.CSS_SELECTOR, "#dashboard-tiles .tile")
+    assert [t.get_attribute("data-tile") for t in tiles] == [
+        "pipeline_by_stage",
+        "pipeline_by_close_month",
+        "win_rate",
+        "weighted_forecast",
+        "churn_risk",
+        "csat_trend",
+        "top_accounts",
+    ]
+    drawn = browser.find_elements(By.CSS_SELECTOR, ".tile-chart[data-drawn='1'] svg")
+    assert len(drawn) == 6  # every tile but the churn list, which is a table
+    forecast = browser.find_element(By.CSS_SELECTOR, "[data-tile='weighted_forecast'] .figure")
+    assert forecast.text.endswith(" USD") and "Ask chat" in tiles[3].text
+    assert "Sierra Nevada Resorts" in tiles[6].text  # the chart's axis labels
+    browser.save_screenshot(str(SHOTS / "8-dashboard.png"))
+    support = sign_in_again(browser, server, key_for(sample_rt, "U010"))
+    tab(browser, "dashboard")
+    support.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#dashboard-tiles[data-loaded='1']"))
+    )
+    text = browser.find_element(By.ID, "dashboard-tiles").text
+    assert "may not see opportunities" in text and "CSAT" in text
+    browser.save_screenshot(str(SHOTS / "9-support-dashboard.png"))
+
+
+def sign_in_again(browser: WebDriver, server: str, key: str) -> WebDriverWait:
+    browser.execute_script("sessionStorage.clear()")
+    return sign_in(browser, server, key)
+
+
+def test_answers_render_as_sanitised_markdown_with_their_chart(
+    browser: WebDriver, server: str, sample_rt: Runtime
+) -> None:
+    wait = sign_in(browser, server, key_for(sample_rt, "U003"))
+    html = browser.execute_script(
+        "return renderMarkdown('| a |\\n|---|\\n| 1 |\\n\\n- x <img src=q onerror=alert(1)>"
+        "<script>alert(2)</script>').innerHTML"
+    )
+    assert "<table>" in html and "<li>" in html and "<img" in html
+    assert "onerror" not in html and "<script" not in html
+    browser.find_element(By.ID, "chat-input").send_keys("total amount of open deals by stage")
+    browser.find_element(By.CSS_SELECTOR, "#chat-form button").click()
+    answer = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".msg.assistant[data-done='1']"))
+    )
+    assert len(answer.find_elements(By.CSS_SELECTOR, "table tr")) >= 3
+    wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".reply-chart[data-drawn='1'] svg"))
+    )
+    browser.save_screenshot(str(SHOTS / "10-markdown-answer.png"))

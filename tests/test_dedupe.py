@@ -24,7 +24,7 @@ from crmassist.crm.dedupe import (
     plan_merges,
     undo_merge,
 )
-from crmassist.db import make_engine, make_session_factory, session_scope, upgrade_schema
+from crmassist.db import make_session_factory, session_scope, upgrade_schema
 from crmassist.domain.enums import SourceType
 from crmassist.domain.models import (
     Account,
@@ -38,7 +38,7 @@ from crmassist.domain.models import (
     Ticket,
 )
 from crmassist.ingest.importer import import_directory
-from tests.conftest import DATA
+from tests.conftest import DATA, keyed_engine
 from tests.planted_duplicates import generate, precision_recall
 
 TODAY = date(2026, 11, 20)
@@ -238,7 +238,7 @@ def test_planted_duplicates_are_found(tmp_path: Path, seed: int) -> None:
     them entered twice, ~6% of contacts entered twice); seeds 1-2 were looked at while
     the rules were written, these were not. Figures: docs/insights.md."""
     planted = generate(tmp_path / "crm", seed, accounts=1000)
-    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    engine = keyed_engine(f"sqlite:///{tmp_path / 'crm.db'}")
     upgrade_schema(engine)
     sessions = make_session_factory(engine)
     import_directory(planted.directory, sessions, as_of=TODAY)

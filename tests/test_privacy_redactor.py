@@ -165,9 +165,11 @@ socket.create_connection = refuse
 
 from crmassist.db import make_engine, make_session_factory, upgrade_schema
 from crmassist.privacy import build_redactor
+from crmassist.privacy.crypto import bind
 from crmassist.settings import Settings
 
 engine = make_engine("sqlite:///{tmp_path / "vault.db"}")
+bind(engine, Settings())
 upgrade_schema(engine)
 redactor = build_redactor(Settings(pii_ner=True), make_session_factory(engine), ["李娜"])
 text = redactor.redact("Diego Alvarez <diego@aguaviva.com.br>, 李娜").text

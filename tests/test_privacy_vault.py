@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crmassist.db import make_engine, make_session_factory
+from crmassist.db import make_session_factory
 from crmassist.domain.models import PiiToken
 from crmassist.privacy import TOKEN_PATTERN, EntityType, TokenVault
 from crmassist.privacy.normalise import digest, normalise
+from tests.conftest import keyed_engine
 
 E = EntityType
 
@@ -178,7 +179,7 @@ def test_min_suffix_is_bounded(session_factory: sessionmaker[Session]) -> None:
 
 def race(db_url: str, work: Callable[[TokenVault], list[str]], workers: int = 2) -> list[list[str]]:
     """Run `work` at the same moment on separate engines, as separate processes would."""
-    engines = [make_engine(db_url) for _ in range(workers)]
+    engines = [keyed_engine(db_url) for _ in range(workers)]
     barrier = threading.Barrier(workers)
     results: list[list[str]] = [[] for _ in range(workers)]
     errors: list[BaseException] = []

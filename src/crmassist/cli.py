@@ -493,6 +493,7 @@ def serve(
 
     configure_logging(state.settings)
     with runtime(index=True) as rt:  # a second server on one embedded index stops here
+        rt.engine  # noqa: B018 - no key, the wrong key or an old schema: one line, before listening
         out.print(f"crmassist on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
         serve_app(create_app(runtime=rt), host, port, state.settings.data_dir)
 
@@ -507,9 +508,11 @@ def migrate() -> None:
     from crmassist.db.engine import unavailable_reason
     from crmassist.db.migrate import current_revision, describe, upgrade_schema
     from crmassist.errors import CrmassistError
+    from crmassist.privacy.crypto import bind
 
     engine = make_engine(state.settings.resolved_database_url)
     try:
+        bind(engine, state.settings)  # revision 0010 encrypts existing rows with it
         before = current_revision(engine)
         upgrade_schema(engine)
         after = current_revision(engine)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from crmassist.cli import err, fail, out, runtime
+from crmassist.cli import err, fail, not_beside_service, out, runtime, state
 
 if TYPE_CHECKING:
     from crmassist.privacy.rights import Erasure
@@ -138,6 +138,43 @@ def purge(
     out.print(f"Purged {done.conversations} conversation(s) idle since before "
               f"{done.before:%Y-%m-%d %H:%M} UTC ({done.messages} messages; "
               f"{done.audit_questions} audited questions dropped).")  # fmt: skip
+
+
+@privacy_app.command("rotate-key")
+def rotate_key() -> None:
+    """Re-encrypt all personal data at rest under a new key.
+
+    Stop the services on this database, then run it with CRMASSIST_SECRET_KEY set to the
+    new key and CRMASSIST_SECRET_KEY_PREVIOUS to the one in use; start the services with
+    the new key. Every encrypted value (contacts' names, e-mails and phones, the
+    pseudonym vault) is re-encrypted and every blind index computed again, in one
+    transaction: afterwards the previous key opens nothing. Audited (key ids, never keys)."""
+    from crmassist.db import make_engine, make_session_factory, upgrade_schema
+    from crmassist.db.migrate import check_current
+    from crmassist.errors import CrmassistError
+    from crmassist.privacy import crypto
+
+    not_beside_service("privacy rotate-key")  # it would go on writing under the old key
+    settings = state.settings
+    if settings.secret_key is None or settings.secret_key_previous is None:
+        fail("set CRMASSIST_SECRET_KEY to the new key and CRMASSIST_SECRET_KEY_PREVIOUS to "
+             "the key in use, then run it again", 2)  # fmt: skip
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        crypto.bind(engine, settings)
+        if settings.migrate_on_start:
+            upgrade_schema(engine)
+        else:
+            check_current(engine)
+        done = crypto.rotate(make_session_factory(engine), via=_via())
+    except CrmassistError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    out.print(f"Re-encrypted {done.values} values and {done.indexes} blind indexes: key "
+              f"{done.from_key or '(nothing stored yet)'} -> {done.to_key}. Start the "
+              "services with the new CRMASSIST_SECRET_KEY; the previous key may go.",
+              highlight=False)  # fmt: skip
 
 
 def audit_command(

@@ -61,12 +61,15 @@ class Runtime:
     def engine(self) -> sa.Engine:
         from crmassist.db import make_engine, upgrade_schema
         from crmassist.db.migrate import check_current
+        from crmassist.privacy.crypto import bind, check_key
 
         engine = make_engine(self.settings.resolved_database_url)
+        bind(engine, self.settings)  # first: a migration may encrypt rows with it
         if self.settings.migrate_on_start:
             upgrade_schema(engine)
         else:  # migrations are a one-off release step (`crmassist migrate`)
             check_current(engine)
+        check_key(engine)  # the wrong key stops the start here, not a request later
         return engine
 
     @cached_property

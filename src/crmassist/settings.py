@@ -33,6 +33,22 @@ class Settings(BaseSettings):
         "several processes on one database (containers): run `crmassist migrate` once per "
         "release, and a process whose schema is behind stops with one line.",
     )
+    env: Literal["embedded", "production"] = Field(
+        default="embedded",
+        description="`production`: CRMASSIST_SECRET_KEY is required and the service refuses "
+        "to start without it. `embedded` (the default, for a laptop or a demo): without "
+        "the key one is generated once in `<data_dir>/secret.key` (mode 0600).",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts personal data at rest (contacts' names, e-mails and phones; "
+        "the pseudonym vault's values) and keys their blind indexes; 32+ random characters.",
+    )
+    secret_key_previous: SecretStr | None = Field(
+        default=None,
+        description="The key being replaced, read only to decrypt: set it with the new "
+        "CRMASSIST_SECRET_KEY and run `crmassist privacy rotate-key`.",
+    )
     qdrant_url: str | None = Field(
         default=None,
         description="Qdrant server or cluster URL. Unset: Qdrant's embedded engine on disk.",

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from crmassist.domain.encrypted import EncryptedText, cipher_of
 from crmassist.domain.enums import (
     Audience,
     Channel,
@@ -129,10 +130,20 @@ class Contact(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(EncryptedText())
     title: Mapped[str | None] = mapped_column(sa.String(200))
-    email: Mapped[str | None] = mapped_column(sa.String(320))
-    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    email: Mapped[str | None] = mapped_column(EncryptedText())
+    phone: Mapped[str | None] = mapped_column(EncryptedText())
+    email_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    """Keyed blind index of the e-mail address (set on every write): SQL finds a contact
+    by address through it, as the address itself is stored encrypted."""
+
+
+@sa.event.listens_for(Contact, "before_insert")
+@sa.event.listens_for(Contact, "before_update")
+def _index_email(_mapper: Any, connection: sa.Connection, contact: Contact) -> None:
+    email = contact.email
+    contact.email_index = cipher_of(connection).blind_index("EMAIL", email) if email else None
 
 
 class Opportunity(Base):
@@ -283,7 +294,8 @@ class PiiToken(Base):
     token: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     entity_type: Mapped[str] = mapped_column(sa.String(40))
     digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    value: Mapped[str] = mapped_column(sa.Text)
+    """HMAC (blind index) of sha256(type, normalised value): how a value finds its token."""
+    value: Mapped[str] = mapped_column(EncryptedText())
 
 
 class IndexedRecord(Base):

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crmassist.batching import batched
 from crmassist.crm.errors import NotFound
 from crmassist.db import session_scope
+from crmassist.domain.encrypted import EncryptedText, cipher_of
 from crmassist.domain.enums import SourceType
 from crmassist.domain.models import (
     Account,
@@ -98,7 +99,8 @@ def find_person(
     if contact_id is not None:
         query = query.where(Contact.id == contact_id)
     else:
-        query = query.where(sa.func.lower(Contact.email) == (email or "").strip().lower())
+        wanted = cipher_of(session).blind_index(EntityType.EMAIL, email or "")
+        query = query.where(Contact.email_index == wanted)  # the address is stored encrypted
     contacts = session.scalars(query.order_by(Contact.id)).all()
     if not contacts:
         raise PersonNotFound(f"no contact {contact_id or email!r}")
@@ -121,8 +123,9 @@ def find_person(
 def person_tokens(session: Session, person: Person) -> dict[str, str]:
     """token -> value for the person's values the vault holds (looked up by digest, so
     nothing is issued for a value the vault never saw)."""
+    keyed = [cipher_of(session).index(d) for d in person.digests]
     rows = session.execute(
-        sa.select(PiiToken.token, PiiToken.value).where(PiiToken.digest.in_(person.digests))
+        sa.select(PiiToken.token, PiiToken.value).where(PiiToken.digest.in_(keyed))
     )
     return {token: value for token, value in rows}
 
@@ -554,26 +557,46 @@ def _reindex_leftovers(
 
 
 def text_columns() -> list[sa.Column[Any]]:
-    """Every column of every table that can hold text (enums excepted)."""
+    """Every column of every table that can hold text (enums excepted), encrypted too."""
     return [
         c
         for table in Base.metadata.sorted_tables
         for c in table.columns
-        if isinstance(c.type, (sa.String, sa.Text, sa.JSON)) and not isinstance(c.type, sa.Enum)
+        if isinstance(c.type, (sa.String, sa.Text, sa.JSON, EncryptedText))
+        and not isinstance(c.type, sa.Enum)
     ]
 
 
 def sql_hits(session: Session, terms: Mapping[str, str]) -> dict[str, list[str]]:
-    """label -> ["table.column: N rows", …] where the value is still found."""
+    """label -> ["table.column: N rows", …] where the value is still found. SQL cannot
+    look inside an encrypted column: its values are decrypted and searched here."""
     found: dict[str, list[str]] = {label: [] for label in terms}
     for column in text_columns():
-        for label, value in terms.items():
-            n = session.scalar(
-                sa.select(sa.func.count()).select_from(column.table).where(_contains(column, value))
-            )
+        if isinstance(column.type, EncryptedText):
+            counts = _decrypted_hits(session, column, terms)
+        else:
+            counts = {
+                label: session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(column.table)
+                    .where(_contains(column, value))
+                )
+                or 0
+                for label, value in terms.items()
+            }
+        for label, n in counts.items():
             if n:
                 found[label].append(f"{column.table.name}.{column.name}: {n} row(s)")
     return found
+
+
+def _decrypted_hits(
+    session: Session, column: sa.Column[Any], terms: Mapping[str, str]
+) -> dict[str, int]:
+    values = [v.casefold() for v in session.scalars(sa.select(column)) if v]
+    return {
+        label: sum(term.casefold() in v for v in values) for label, term in terms.items() if term
+    }
 
 
 def index_hits(store: VectorStore, terms: Mapping[str, str]) -> dict[str, set[tuple[str, str]]]:

@@ -3,6 +3,9 @@
 A token is `<TYPE_suffix>` where the suffix is the first 4 hex digits of
 sha256(type, normalised value). When those 4 digits already belong to another value,
 the suffix grows by 2 digits until it is free, so a token, once issued, never changes.
+The table keys a value by the HMAC of that digest (the engine's cipher, see
+crmassist.privacy.crypto) and holds the value encrypted: a stolen database neither
+shows the values nor confirms a guessed one by hashing it.
 
 Concurrency: rows are written with INSERT … ON CONFLICT DO NOTHING and read back by
 digest, so two processes racing on the same value both end up with the winner's token,
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.batching import batched
 from crmassist.db.engine import session_scope
+from crmassist.domain.encrypted import cipher_of
 from crmassist.domain.models import PiiToken
 from crmassist.privacy.entities import TOKEN_PATTERN, EntityType
 from crmassist.privacy.normalise import digest, display_value, normalise
@@ -89,7 +92,8 @@ class TokenVault:
         if missing:
             with session_scope(self._sessions) as session:
                 for chunk in batched(missing, _CHUNK):
-                    self._remember(session.execute(_select(PiiToken.token.in_(chunk))))
+                    rows = session.execute(_select(PiiToken.token.in_(chunk)))
+                    self._remember((token, None, value) for token, _, value in rows)
         return {t: self._value_by_token[t] for t in wanted if t in self._value_by_token}
 
     def forget(self, tokens: Iterable[str]) -> None:
@@ -103,8 +107,10 @@ class TokenVault:
 
     def _load(self, digests: list[str]) -> None:
         with session_scope(self._sessions) as session:
-            for chunk in batched(digests, _CHUNK):
-                self._remember(session.execute(_select_by_digest(chunk)))
+            keyed = _keyed(session, digests)
+            for chunk in batched(list(keyed), _CHUNK):
+                rows = session.execute(_select_by_digest(chunk))
+                self._remember((token, keyed[k], value) for token, k, value in rows)
 
     def _insert(self, pending: list[_Pending]) -> None:
         """Write the new values; a lost lock or deadlock is retried from scratch."""
@@ -125,24 +131,28 @@ class TokenVault:
         entries in the same order and cannot deadlock each other on PostgreSQL.
         """
         found: dict[str, tuple[str, str, str]] = {}
-        todo = sorted(pending, key=lambda p: p.digest)
         length = self._min_suffix
         with session_scope(self._sessions) as session:
+            keyed = _keyed(session, [p.digest for p in pending])
+            key_of = {d: k for k, d in keyed.items()}
+            todo = sorted(pending, key=lambda p: key_of[p.digest])
             while todo:
                 if length > _MAX_SUFFIX:
                     raise RuntimeError("digest collision at full length: vault is corrupt")
-                for rows in batched([_row(p, length) for p in todo], _CHUNK):
+                for rows in batched([_row(p, length, key_of[p.digest]) for p in todo], _CHUNK):
                     _insert_ignoring_conflicts(session, rows)
-                for digests in batched([p.digest for p in todo], _CHUNK):
-                    for token, row_digest, value in session.execute(_select_by_digest(digests)):
-                        found[row_digest] = (token, row_digest, value)
+                for keys in batched([key_of[p.digest] for p in todo], _CHUNK):
+                    for token, key, value in session.execute(_select_by_digest(keys)):
+                        found[keyed[key]] = (token, keyed[key], value)
                 todo = [p for p in todo if p.digest not in found]
                 length += 2
         return list(found.values())
 
-    def _remember(self, rows: Iterable[Any]) -> None:
+    def _remember(self, rows: Iterable[tuple[str, str | None, str]]) -> None:
+        """(token, sha256 digest or None when unknown, value) rows read from the table."""
         for token, row_digest, value in rows:
-            self._token_by_digest[row_digest] = token
+            if row_digest is not None:
+                self._token_by_digest[row_digest] = token
             self._value_by_token[token] = value
 
 
@@ -150,13 +160,19 @@ def make_token(entity_type: EntityType, digest_hex: str, length: int = MIN_SUFFI
     return f"<{entity_type.value}_{digest_hex[:length]}>"
 
 
-def _row(pending: _Pending, length: int) -> dict[str, str]:
+def _row(pending: _Pending, length: int, key: str) -> dict[str, str]:
     return {
         "token": make_token(pending.entity_type, pending.digest, length),
         "entity_type": pending.entity_type.value,
-        "digest": pending.digest,
+        "digest": key,
         "value": pending.value,
     }
+
+
+def _keyed(session: Session, digests: Iterable[str]) -> dict[str, str]:
+    """The table's key (HMAC of the digest) -> the digest, for `digests`."""
+    cipher = cipher_of(session)
+    return {cipher.index(d): d for d in digests}
 
 
 def _select_by_digest(digests: Sequence[str]) -> sa.Select[str, str, str]:
