@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from crmassist.api import errors, middleware
-from crmassist.api.routers import admin, audit, chat, crm, health, privacy
-from crmassist.api.routers import reminders as reminder_routes
+from crmassist.api.routers import admin, audit, chat, crm, dashboard, health, privacy
 from crmassist.runtime import Runtime
 from crmassist.settings import Settings
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from fastapi.routing import APIRoute
     from slack_bolt import App as BoltApp
     from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from crmassist.scheduler.service import ProactiveScheduler
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -39,10 +37,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _warm_up(rt)
         socket = await asyncio.to_thread(_connect_socket_mode, bolt, rt.settings)
-        scheduler = _start_scheduler(rt, bolt)
         yield
-        if scheduler is not None:
-            scheduler.stop()
         if socket is not None:
             socket.close()
         if runtime is None:
@@ -60,15 +55,18 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     errors.install(app)
     middleware.install(app, rt.settings.max_request_bytes, rt.settings.max_import_bytes, metrics)
     app.include_router(health.router)
-    for router in (chat.router, crm.router, admin.router, audit.router, privacy.router):
+    routers = (chat.router, crm.router, dashboard.router, admin.router, audit.router)
+    for router in (*routers, privacy.router):
         app.include_router(router, responses=errors.RESPONSES)
-    app.include_router(reminder_routes.router, responses=errors.RESPONSES)
     bolt = _mount_slack(app, rt)
 
     @app.get("/", include_in_schema=False)
     def console() -> FileResponse:
         """The web console: one static page, no build step; it talks to /v1 with the key."""
         return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    # The console's charting and Markdown libraries, bundled (vendor/README.md): no CDN.
+    app.mount("/vendor", StaticFiles(directory=STATIC / "vendor"), name="vendor")
 
     return app
 
@@ -115,21 +113,6 @@ def _connect_socket_mode(bolt: BoltApp | None, settings: Settings) -> SocketMode
         return None
     log.info("Slack Socket Mode connected")
     return socket
-
-
-def _start_scheduler(rt: Runtime, bolt: BoltApp | None) -> ProactiveScheduler | None:
-    """Digests and reminders when `CRMASSIST_SCHEDULER` is on; every worker runs it, the
-    lease decides which one sends. They go out through Slack, so Slack must be set up."""
-    if not rt.settings.scheduler:
-        return None
-    if bolt is None:
-        log.warning("CRMASSIST_SCHEDULER is on but Slack is not configured: nothing is sent")
-        return None
-    from crmassist.slack.bot import SlackSender
-
-    scheduler = rt.scheduler(SlackSender(bolt.client))
-    scheduler.start()
-    return scheduler
 
 
 def _warm_up(rt: Runtime) -> None:
