@@ -172,6 +172,48 @@ def test_support_sees_the_same_customer_without_deals_and_with_masked_contacts(
     browser.save_screenshot(str(SHOTS / "6-support-customer.png"))
 
 
+def test_admins_read_the_audit_log_filtered_and_paged(
+    browser: WebDriver, server: str, sample_rt: Runtime
+) -> None:
+    from tests.agent_support import who
+
+    rep = who(sample_rt, "U001")
+    for n in range(55):
+        sample_rt.audit.record(rep, "console:probe", target=f"interactions/IP{n:03d}", n=n)
+    wait = sign_in(browser, server, key_for(sample_rt, "U013"))
+    tab(browser, "audit")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#audit-table tbody tr")))
+    browser.find_element(By.ID, "audit-action").send_keys("console:probe")
+    browser.find_element(By.CSS_SELECTOR, "#audit-form button").click()
+    rows = (By.CSS_SELECTOR, "#audit-table tbody tr")
+    wait.until(lambda b: "interactions/IP054" in b.find_element(By.ID, "audit-table").text)
+    assert len(browser.find_elements(*rows)) == 50  # one page, newest first
+    first = browser.find_elements(*rows)[0].find_elements(By.TAG_NAME, "td")
+    assert [c.text for c in first[2:5]] == ["U001", "console:probe", "interactions/IP054"]
+    browser.save_screenshot(str(SHOTS / "7-audit.png"))
+    browser.find_element(By.ID, "audit-more").click()
+    wait.until(lambda b: len(b.find_elements(*rows)) == 55)
+    assert "interactions/IP000" in browser.find_elements(*rows)[-1].text
+    assert not browser.find_element(By.ID, "audit-more").is_displayed()
+    assert "no older ones" in browser.find_element(By.ID, "audit-status").text
+    browser.find_element(By.ID, "audit-user").send_keys("U002")
+    browser.find_element(By.CSS_SELECTOR, "#audit-form button").click()
+    wait.until(lambda b: not b.find_elements(*rows))
+    assert "0 event(s)" in browser.find_element(By.ID, "audit-status").text
+
+
+def test_the_audit_page_is_not_shown_to_others(
+    browser: WebDriver, server: str, sample_rt: Runtime
+) -> None:
+    sign_in(browser, server, key_for(sample_rt, "U003"))
+    assert not browser.find_element(By.ID, "audit-tab").is_displayed()
+    refused = browser.execute_async_script(
+        "const done = arguments[0];"
+        "api('/v1/audit').then(() => done('served'), (e) => done(e.message));"
+    )
+    assert refused == "only admins may do this"
+
+
 # --- the dashboard, charts and Markdown answers (issue 14) ---------------------------------
 
 

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from crmassist.api import errors, middleware
 from crmassist.api.routers import admin, audit, chat, crm, dashboard, health, privacy
+from crmassist.api.routers import reminders as reminder_routes
 from crmassist.runtime import Runtime
 from crmassist.settings import Settings
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from fastapi.routing import APIRoute
     from slack_bolt import App as BoltApp
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from crmassist.scheduler.service import ProactiveScheduler
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -37,7 +40,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _warm_up(rt)
         socket = await asyncio.to_thread(_connect_socket_mode, bolt, rt.settings)
+        scheduler = _start_scheduler(rt, bolt)
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if socket is not None:
             socket.close()
         if runtime is None:
@@ -58,6 +64,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     routers = (chat.router, crm.router, dashboard.router, admin.router, audit.router)
     for router in (*routers, privacy.router):
         app.include_router(router, responses=errors.RESPONSES)
+    app.include_router(reminder_routes.router, responses=errors.RESPONSES)
     bolt = _mount_slack(app, rt)
 
     @app.get("/", include_in_schema=False)
@@ -113,6 +120,21 @@ def _connect_socket_mode(bolt: BoltApp | None, settings: Settings) -> SocketMode
         return None
     log.info("Slack Socket Mode connected")
     return socket
+
+
+def _start_scheduler(rt: Runtime, bolt: BoltApp | None) -> ProactiveScheduler | None:
+    """Digests and reminders when `CRMASSIST_SCHEDULER` is on; every worker runs it, the
+    lease decides which one sends. They go out through Slack, so Slack must be set up."""
+    if not rt.settings.scheduler:
+        return None
+    if bolt is None:
+        log.warning("CRMASSIST_SCHEDULER is on but Slack is not configured: nothing is sent")
+        return None
+    from crmassist.slack.bot import SlackSender
+
+    scheduler = rt.scheduler(SlackSender(bolt.client))
+    scheduler.start()
+    return scheduler
 
 
 def _warm_up(rt: Runtime) -> None:
