@@ -250,3 +250,38 @@ def test_a_conversation_opened_twice_at_once_is_one_conversation(
     monkeypatch.setattr(ConversationStore, "_by_key", staticmethod(not_yet_there))
     second = store.open(principal, None, "race", external_key="slack:T1:C9:race.1")
     assert second.id == first.id and len(calls) == 2
+
+
+def test_customer_value_states_the_number_and_the_model(sample_rt: Runtime) -> None:
+    reply = ask(sample_rt, "U001", "how much is Acme worth to us over its whole lifetime?")
+    assert tools(reply) == ["find_customer", "customer_value"]
+    value = reply.tool_calls[1]
+    assert value.arguments == {"account_id": "A001"}
+    assert "A001" in reply.answer and "Model: " in reply.answer
+    assert re.search(r"lifetime value so far [\d,.]+ USD", reply.answer)
+
+
+def test_top_customers_by_projected_value_keep_the_count_asked(sample_rt: Runtime) -> None:
+    reply = ask(sample_rt, "U013", "top 3 accounts by expected future value")
+    assert tools(reply) == ["customer_value"] and reply.tool_calls[0].arguments == {"limit": 3}
+    assert len(re.findall(r"^- .+ \[A\d{3}\]: projected ", reply.answer, re.MULTILINE)) == 3
+
+
+def test_lifecycle_answer_gives_the_day_and_the_reason(sample_rt: Runtime) -> None:
+    reply = ask(
+        sample_rt, "U001", "since when has Olympic Peninsula Fisheries been churned, and why"
+    )
+    assert tools(reply) == ["find_customer", "lifecycle_history"]
+    assert re.search(r"churned on .+no purchase for \d+ days", reply.answer)
+
+
+def test_lifecycle_answer_in_chinese_is_chinese(sample_rt: Runtime) -> None:
+    reply = ask(sample_rt, "U007", "广州珠江啤酒厂的客户阶段历史")
+    assert tools(reply) == ["find_customer", "lifecycle_history"]
+    assert "有流失风险" in reply.answer and not re.search(r"[A-Za-z]{4,}", reply.answer)
+
+
+def test_moves_into_a_stage_in_a_period(sample_rt: Runtime) -> None:
+    reply = ask(sample_rt, "U013", "which accounts turned loyal this year?")
+    assert tools(reply) == ["lifecycle_history"]
+    assert reply.tool_calls[0].arguments == {"to_stage": "loyal", "period": "this year"}

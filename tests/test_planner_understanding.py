@@ -17,6 +17,7 @@ from crmassist.agent.planner.understanding import (
     find_mention,
     log_arguments,
     named_phrases,
+    stage_argument,
     task_arguments,
 )
 from crmassist.domain.enums import Channel
@@ -82,6 +83,10 @@ def turn(request: str, **fields: object) -> Turn:
         ("remind me to call Acme next Tuesday", "create_task"),
         ("提醒我下周二给王芳回电话", "create_task"),
         ("what are my tasks this week?", "list_tasks"),
+        ("how much revenue will Acme bring over the coming year?", "customer_value"),
+        ("客户价值预测排行", "customer_value"),
+        ("when did Harbor Lights start to look like churning, and why?", "lifecycle_history"),
+        ("哪些客户这个季度变成了忠诚客户", "lifecycle_history"),
         ("what about last month?", "search_interactions"),
         ("help", "help"),
     ],
@@ -265,3 +270,22 @@ def test_ruling_a_reading_out_makes_no_other_more_certain() -> None:
     assert kept.best == "search_interactions" and kept.confidence == pytest.approx(0.3)
     assert kept.intent is None  # asked back, not answered with borrowed confidence
     assert reading.without(("log_interaction", "search_interactions", "x")) == reading
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("who moved to at-risk in October?", "at_risk"),
+        ("accounts that became at risk", "at_risk"),
+        ("哪些客户变成了有流失风险", "at_risk"),
+        ("when did Acme churn?", "churned"),
+        ("西湖酒店是什么时候流失的", "churned"),
+        ("which accounts turned loyal", "loyal"),
+        ("新增的忠诚客户", "loyal"),
+        ("leads created this week", "lead"),
+        ("how did this customer's stage change?", None),
+        ("珠江啤酒厂的客户阶段", None),
+    ],
+)
+def test_stage_argument(text: str, stage: str | None) -> None:
+    assert stage_argument(text) == stage

@@ -66,7 +66,12 @@ def main(
         stream=sys.stderr,
     )
     overrides = {"data_dir": data_dir} if data_dir else {}
-    state.settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.pii_workers is None:  # this process is ours: detector workers may spawn
+        from crmassist.privacy.pool import default_workers
+
+        settings = settings.model_copy(update={"pii_workers": default_workers()})
+    state.settings = settings
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

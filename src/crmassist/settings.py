@@ -85,7 +85,9 @@ class Settings(BaseSettings):
         ge=0,
         le=256,
         description="Detector processes for large batches (imports, index syncs); unset: "
-        "one per core but one, 0: everything in the calling process.",
+        "one per core but one in the crmassist command (import, index, serve), none in a "
+        "program that uses crmassist as a library (spawned workers re-import its main "
+        "module); 0: everything in the calling process.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(default=False, description="Structured (JSON) logs, one per line.")
@@ -200,11 +202,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_pii_workers(self) -> int:
-        if self.pii_workers is not None:
-            return self.pii_workers
-        from crmassist.privacy.pool import default_workers
-
-        return default_workers()
+        return self.pii_workers or 0
 
     @property
     def resolved_database_url(self) -> str:

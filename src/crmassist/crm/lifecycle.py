@@ -53,6 +53,8 @@ class TransitionView(BaseModel):
     to_stage: LifecycleStage
     on: date
     reason: str
+    details: dict[str, Any] = {}
+    """The reason as data (`code` and its values), for answers in the asker's language."""
 
 
 def judge(facts: Facts, risk: health.ChurnRisk | None, today: date) -> Judgement:
@@ -230,6 +232,7 @@ def _views(session: Session, query: sa.Select[LifecycleTransition, str]) -> list
             to_stage=t.to_stage,
             on=t.on,
             reason=t.reason,
+            details=t.details or {},
         )
         for t, name in rows
     ]

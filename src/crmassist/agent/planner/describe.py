@@ -263,6 +263,108 @@ class Describer:
         ]
         return reasons or [self.say("risk_none")]
 
+    # -- value and lifecycle --------------------------------------------------------------
+
+    def values(self, report: dict[str, Any], single: bool) -> str:
+        """One customer's value with its model and inputs, or the top ones by projection."""
+        values = report.get("values") or []
+        if not values:
+            return self.say("value_none")
+        if single:
+            return self._value(values[0])
+        values = sorted(values, key=lambda v: v["currency"] != values[0]["currency"])
+        lines = [
+            self.say(
+                "value_line",
+                name=v["account_name"],
+                id=v["account_id"],
+                projected=self.money(v["projected_value"], v["currency"]),
+                historical=self.money(v["historical_value"], v["currency"]),
+            )
+            for v in values[:10]
+        ]
+        intro = self.say("value_top", months=report["horizon_months"])
+        return intro + "\n" + bullet(lines) + "\n" + self._models(report)
+
+    def _value(self, v: dict[str, Any]) -> str:
+        inputs = v["inputs"]
+        alive = v.get("probability_alive")
+        return self.say(
+            "value_one",
+            name=v["account_name"],
+            id=v["account_id"],
+            historical=self.money(v["historical_value"], v["currency"]),
+            orders=self.money(v["orders_value"], v["currency"]),
+            won=self.money(v["won_deals_value"], v["currency"]),
+            months=v["horizon_months"],
+            projected=self.money(v["projected_value"], v["currency"]),
+            purchases=v["expected_purchases"],
+            each=self.money(v["expected_purchase_value"], v["currency"]),
+            model=v["model"],
+            days=inputs["purchases"],
+            first=self.day(inputs["first_purchase"]),
+            last=self.day(inputs["last_purchase"]),
+            alive=self.say("value_alive", share=alive) if alive is not None else "",
+        )
+
+    def _models(self, report: dict[str, Any]) -> str:
+        models = sorted({v["model"] for v in report.get("values") or []})
+        return self.say("value_models", models=self.join(models))
+
+    def lifecycle(
+        self, moves: list[dict[str, Any]], single: bool, stage: str | None, period: str | None
+    ) -> str:
+        """One customer's stages (the move into the stage asked about first), or the
+        customers that moved (into a stage, in a period)."""
+        if not moves:
+            return self.say("lifecycle_none")
+        if single:
+            asked = [m for m in moves if stage and m["to_stage"] == stage]
+            first = [self._move(m, named=True) for m in reversed(asked)]
+            if asked and len(asked) == len(moves):
+                return "\n".join(first)
+            rest = [self._move(m, named=False) for m in reversed(moves)]
+            head = moves[0]
+            intro = self.say("lifecycle_of", name=head["account_name"], id=head["account_id"])
+            return "\n".join([*first, intro, bullet(rest)])
+        shown = list(reversed(moves))[:20]
+        lines = [self._move(m, named=True) for m in shown]
+        more = (
+            self.say("pipeline_more_groups", more=len(moves) - len(shown))
+            if len(moves) > len(shown)
+            else ""
+        )
+        intro = self.say(
+            "lifecycle_moves",
+            count=len(moves),
+            stage=self.label("lifecycle", stage) if stage else self.say("lifecycle_any"),
+            period=f" ({period})" if period else "",
+        )
+        return "\n".join(filter(None, [intro, bullet(lines), more]))
+
+    def _move(self, move: dict[str, Any], named: bool) -> str:
+        """A change ("on 3 May: customer → at risk (…)"), or the stage first recorded."""
+        before = move.get("from_stage")
+        text = self.say(
+            "lifecycle_move" if before else "lifecycle_first",
+            day=self.day(move["on"]),
+            before=self.label("lifecycle", before),
+            after=self.label("lifecycle", move["to_stage"]),
+            reason=self.stage_reason(move),
+        )
+        return f"{move['account_name']} [{move['account_id']}] {text}" if named else text
+
+    def stage_reason(self, move: dict[str, Any]) -> str:
+        details = move.get("details") or {}
+        code = details.get("code")
+        if code == "churn_risk":
+            return self.join(self.risk_reasons(details))
+        values = {k: self.day(v) if k in ("last", "since") else v for k, v in details.items()}
+        if code == "open_deal":
+            values["stage"] = self.label("stage", values.get("stage"))
+        key = f"stage_reason_{code}"
+        return self.say(key, **values) if key in self.phrases.table[self.lang] else move["reason"]
+
     # -- notes and tasks ----------------------------------------------------------------------
 
     def logged(self, logged: dict[str, Any], channel: str) -> str:

@@ -58,7 +58,14 @@ names aside) in the article it quotes: a question no article is about gets asked
 _LAST_PIPELINE = re.compile(r"^Last pipeline query: (\{.*\})$", re.MULTILINE)
 
 NEEDS_CUSTOMER = {"customer_overview", "open_tickets", "draft_follow_up", "log_interaction"}
-MAY_NAME_CUSTOMER = {"search_interactions", "churn_risk", "create_task", "list_tasks"}
+MAY_NAME_CUSTOMER = {
+    "search_interactions",
+    "churn_risk",
+    "create_task",
+    "list_tasks",
+    "customer_value",
+    "lifecycle_history",
+}
 MAY_NAME_CUSTOMER |= {"set_reminder"}
 WRITES_ON_REPORT = ("log_interaction",)
 """Intents that write what the user reports: never the reading of a question."""
@@ -560,6 +567,30 @@ class Planner:
         if risks is None:
             return ("churn_risk", {"account_id": account} if account else {"limit": 5})
         return self._describer(turn).churn(risks)
+
+    def _customer_value(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        report = turn.result_of("customer_value")
+        if report is None:
+            limit = pipeline_reading.top_n(turn.request) or 10
+            return ("customer_value", {"account_id": account} if account else {"limit": limit})
+        return self._describer(turn).values(report, single=account is not None)
+
+    def _lifecycle_history(self, turn: Turn, account: str | None) -> Step:
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        moves = turn.result_of("lifecycle_history")
+        stage = understanding.stage_argument(turn.request)
+        period = None if account else _period_phrase(turn)
+        if moves is None:  # one customer: the whole history, the stage asked about first
+            args: dict[str, Any] = {"account_id": account} if account else {}
+            if stage and not account:
+                args["to_stage"] = stage
+            if period:
+                args["period"] = period
+            return ("lifecycle_history", args)
+        return self._describer(turn).lifecycle(moves, account is not None, stage, period)
 
     def _create_task(self, turn: Turn, account: str | None) -> Step:
         if (lookup := self._lookup(turn)) is not None:

@@ -294,7 +294,10 @@ _MOST = re.compile(
     r"\b(?:most|highest|best|biggest|largest|top|leading|greatest|more)\b|最多|最高|最好|最大|第一|最强"
 )
 _LEAST = re.compile(r"\b(?:least|lowest|fewest|worst|smallest)\b|最少|最低|最差|最小")
-_TOP_N = re.compile(r"\btop\s*(\d{1,3})\b|\b(\d{1,3})\s+(?:biggest|largest|best)\b|前\s*(\d{1,3})")
+_TOP_N = re.compile(
+    r"\b(?:top|best|biggest|largest)\s*(\d{1,3})\b|\b(\d{1,3})\s+(?:biggest|largest|best|top)\b"
+    r"|前\s*(\d{1,3})"
+)
 _DEAL_NOUN = re.compile(r"\b(?:deals?|number|count)\b|商机|单数|个数|多少单|几单|笔数")
 _MINE = re.compile(r"\b(?:my|mine|i)\b(?!\s+team)|我的(?!团队)|我(?=赢|输|成交|签)")
 _MY_TEAM = re.compile(r"\b(?:my|our) team\b|我(?:的|们的?)团队|本团队|我们组")
@@ -355,11 +358,17 @@ def _read_stages(r: _Reading) -> None:
         r.args["open_only"] = True
 
 
+def top_n(text: str) -> int | None:
+    """How many the request asks for: "top 5", "the 3 biggest", "前10名"."""
+    top = _TOP_N.search(text)
+    return int(next(g for g in top.groups() if g)) if top else None
+
+
 def _read_group(r: _Reading) -> None:
     """ "by owner" groups; "which rep ... most" groups, highest first, the winner shown;
     "top 5 accounts" keeps five; "top 5 deals" lists the five largest deals."""
     top = _TOP_N.search(r.text)
-    limit = int(next(g for g in top.groups() if g)) if top else None
+    limit = top_n(r.text)
     dimension = _dimension(r.text, _GROUP_CUE) or _dimension(r.text, _WHICH_CUE)
     if dimension is None and (top or re.search(r"\btop\b", r.text)):
         dimension = _dimension(r.text, r"\btop(?:\s*\d{1,3})?\b|前\s*\d{1,3}\s*(?:个|名|位|家)?")

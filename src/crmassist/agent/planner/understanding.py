@@ -207,6 +207,21 @@ def tier_argument(text: str) -> str | None:
     return next((t for p, t in _TIERS if re.search(p, text, re.IGNORECASE)), None)
 
 
+_STAGES = (  # most specific first: "流失风险" is at risk, "流失" alone is churned
+    (r"at[- ]?risk|risky|endangered|(?:有)?流失风险|风险客户|有风险", "at_risk"),
+    (r"churn(?:ed)?|lost (?:as )?(?:a )?customers?|stopped buying|已流失|流失|不再购买", "churned"),
+    (r"loyal|repeat buyers?|忠诚", "loyal"),
+    (r"opportunit(?:y|ies)|商机", "opportunity"),
+    (r"\blead\b|\bleads\b|线索", "lead"),
+    (r"became (?:a )?customers?|new customers?|成为客户|转为客户|新客户", "customer"),
+)
+
+
+def stage_argument(text: str) -> str | None:
+    """The lifecycle stage a request asks about ("who moved to at-risk", "何时流失的")."""
+    return next((s for p, s in _STAGES if re.search(p, text, re.IGNORECASE)), None)
+
+
 def is_chinese(text: str) -> bool:
     return len(_CJK.findall(text)) >= 2
 
