@@ -88,9 +88,15 @@ class Runtime:
     def encoder(self) -> Encoder:
         from crmassist.retrieval.embeddings import build_encoder
 
-        log.info("loading embedding model %s", self.settings.embedding_model)
+        settings = self.settings
+        log.info(
+            "loading embedding model %s (%s)", settings.embedding_model, settings.embedding_backend
+        )
         return build_encoder(
-            self.settings.embedding_model, batch_size=self.settings.embedding_batch_size
+            settings.embedding_model,
+            settings.resolved_cache_dir,
+            batch_size=settings.embedding_batch_size,
+            backend=settings.embedding_backend,
         )
 
     @cached_property
