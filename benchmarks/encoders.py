@@ -1,6 +1,6 @@
 """Encoder backends side by side: the same all-MiniLM-L6-v2 weights on torch, on
-onnxruntime fp32 (the graph crmassist exports and caches) and on ONNX int8 (dynamic
-quantisation with per-channel weights: a candidate measured here, not a setting).
+onnxruntime fp32 (the graph crmassist exports and caches) and on ONNX int8 (that graph with
+per-channel int8 weights, dynamic quantisation): CRMASSIST_EMBEDDING_BACKEND's three values.
 
     python benchmarks/encoders.py [--backends torch onnx onnx-int8] [--data knowledge/sample]
 
@@ -53,11 +53,8 @@ from crmassist.evals.metrics import reciprocal_rank  # noqa: E402
 from crmassist.ingest.importer import import_directory  # noqa: E402
 from crmassist.retrieval.embeddings import (  # noqa: E402
     Encoder,
-    OnnxEncoder,
     SentenceTransformerEncoder,
     onnx_encoder,
-    onnx_graph,
-    resolve_model_path,
 )
 from crmassist.retrieval.search import Retriever, SearchRequest  # noqa: E402
 from crmassist.runtime import Runtime  # noqa: E402
@@ -77,23 +74,11 @@ print(time.perf_counter() - t)
 """
 
 
-def quantized(graph: Path, tmp: Path) -> Path:
-    """The fp32 graph with int8 weights per output channel, activations quantised at run
-    time (onnxruntime's dynamic quantisation; needs the `onnx` package)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    target = tmp / "int8.onnx"
-    quantize_dynamic(str(graph), str(target), per_channel=True, weight_type=QuantType.QInt8)
-    return target
-
-
-def encoders(names: Sequence[str], cache: Path, tmp: Path) -> dict[str, Encoder]:
+def encoders(names: Sequence[str], cache: Path) -> dict[str, Encoder]:
     made: dict[str, Callable[[], Encoder]] = {
         "torch": lambda: SentenceTransformerEncoder(MODEL),
         "onnx": lambda: onnx_encoder(MODEL, cache),
-        "onnx-int8": lambda: OnnxEncoder(
-            resolve_model_path(MODEL), quantized(onnx_graph(resolve_model_path(MODEL), cache), tmp)
-        ),
+        "onnx-int8": lambda: onnx_encoder(MODEL, cache, int8=True),
     }
     return {name: made[name]() for name in ("torch", *names) if name in made}
 
@@ -106,10 +91,8 @@ def first_notes(data: Path, notes: int, target: Path) -> Path:
     return target
 
 
-def cold_load_s(backend: str, cache: Path) -> float | None:
-    """A fresh process building the encoder and embedding one query (int8 is no setting)."""
-    if backend == "onnx-int8":
-        return None
+def cold_load_s(backend: str, cache: Path) -> float:
+    """A fresh process building the encoder and embedding one query."""
     done = subprocess.run(
         [sys.executable, "-c", LOAD, MODEL, str(cache), backend],
         capture_output=True,
@@ -234,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         tmp = Path(tmp_dir)
         if args.notes is not None:
             args.data = first_notes(args.data, args.notes, tmp / "data")
-        made = encoders(args.backends, cache, tmp)
+        made = encoders(args.backends, cache)
         texts: list[str] = []
         for name in args.backends:
             measured, texts = pipeline(name, made[name], args, tmp)

