@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import emit, machine  # noqa: E402
+from crmassist.settings import Settings  # noqa: E402
 
 CRMASSIST = Path(sys.executable).parent / "crmassist"
 OUT = ROOT / "benchmarks" / "results" / "cli_latency.json"
@@ -45,7 +46,7 @@ from crmassist.settings import Settings
 from crmassist.access.directory import principal_for
 rt = Runtime(Settings()); rt.claim_index(); _ = rt.engine; mark("database")
 _ = rt.redactor; mark("redactor (presidio, NER, names)")
-_ = rt.encoder; mark("encoder (torch, MiniLM)")
+_ = rt.encoder; mark(f"encoder (MiniLM on {rt.settings.embedding_backend})")
 _ = rt.intents; mark("intent classifier (E5)")
 with rt.sessions() as s:
     who = principal_for(s, sys.argv[1])
@@ -128,6 +129,7 @@ def main() -> None:
         env = {**os.environ, "CRMASSIST_DATA_DIR": str(data), "CRMASSIST_TODAY": "2026-11-20"}
         ask = ["ask", QUESTION, "--as", user, "--json"]
         results: dict[str, Any] = {"machine": machine(), "load_average": os.getloadavg()}
+        results["embedding_backend"] = Settings().embedding_backend
         results["help"] = timed(["--help"], env, args.runs + 2)
         results["users_list"] = timed(["users", "list", "--json"], env, args.runs)
         results["ask_alone_cold"] = timed(ask, env, args.runs)
