@@ -66,12 +66,17 @@ def main(
         stream=sys.stderr,
     )
     overrides = {"data_dir": data_dir} if data_dir else {}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-    if settings.pii_workers is None:  # this process is ours: detector workers may spawn
-        from crmassist.privacy.pool import default_workers
+    state.settings = Settings(**overrides)  # type: ignore[arg-type]
 
-        settings = settings.model_copy(update={"pii_workers": default_workers()})
-    state.settings = settings
+
+def own_process(settings: Settings) -> Settings:
+    """Settings for a Runtime of this process, which is ours: detector workers may spawn.
+    Resolved here, not at start-up: `crmassist.privacy` takes ~1 s to import."""
+    if settings.pii_workers is not None:
+        return settings
+    from crmassist.privacy.pool import default_workers
+
+    return settings.model_copy(update={"pii_workers": default_workers()})
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -92,7 +97,7 @@ def runtime(*, index: bool = False) -> Iterator[Runtime]:
     from crmassist.errors import CrmassistError
     from crmassist.runtime import Runtime
 
-    rt = Runtime(state.settings)
+    rt = Runtime(own_process(state.settings))
     try:
         if index:
             rt.claim_index()
@@ -680,7 +685,7 @@ def _eval_settings(data_dir: Path, model: str | None, pinned: object) -> Setting
         updates["llm"] = model
     if pinned and state.settings.today is None:
         updates["today"] = pinned
-    return state.settings.model_copy(update=updates)
+    return own_process(state.settings.model_copy(update=updates))
 
 
 def _imported(settings: Settings, data: Path) -> Path:
