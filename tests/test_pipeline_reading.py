@@ -16,6 +16,8 @@ from crmassist.agent.planner.pipeline_reading import (
     normalised,
     read_pipeline,
     refine,
+    speaks_of_deals,
+    top_n,
     wants_winner,
 )
 from crmassist.domain.periods import parse_period
@@ -223,3 +225,32 @@ def test_win_rates_say_what_they_are_of() -> None:
 def test_how_long_is_a_sales_cycle_only_about_closing_deals() -> None:
     assert read("滤芯多久更换一次") == {}  # a service question, not a pipeline one
     assert read("赢单平均多久成交")["metric"] == "sales_cycle"
+
+
+@pytest.mark.parametrize(
+    ("text", "deals"),
+    [
+        ("what deals does Acme have", True),
+        ("Acme's forecast", True),
+        ("how much did we win with Acme this year", True),
+        ("我们在西湖酒店有哪些商机", True),
+        ("is Acme comparing us with a competitor?", False),
+        ("results of the Acme site survey", False),
+        ("what did Acme's plant manager ask about the installation?", False),
+    ],
+)
+def test_speaks_of_deals(text: str, deals: bool) -> None:
+    assert speaks_of_deals(text, WORDS, TODAY) is deals
+
+
+@pytest.mark.parametrize(
+    ("text", "n"),
+    [
+        ("top 5 accounts", 5),
+        ("best 3 customers", 3),
+        ("the 10 biggest deals", 10),
+        ("前8名客户", 8),
+    ],
+)
+def test_top_n(text: str, n: int) -> None:
+    assert top_n(text) == n

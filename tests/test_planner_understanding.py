@@ -15,6 +15,7 @@ from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.planner.understanding import (
     asks_a_question,
     find_mention,
+    intents_without_their_words,
     log_arguments,
     named_phrases,
     stage_argument,
@@ -289,3 +290,67 @@ def test_ruling_a_reading_out_makes_no_other_more_certain() -> None:
 )
 def test_stage_argument(text: str, stage: str | None) -> None:
     assert stage_argument(text) == stage
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("how did the review with Acme go?", set()),
+        ("Harbor Lights的CLV预测", {"customer_value"}),
+        ("when did the brewery turn into a loyal account", {"lifecycle_history"}),
+        ("ping me about Acme at 9", {"set_reminder"}),
+        ("send her a mail about the visit", {"draft_follow_up"}),
+        ("给王芳写封邮件", {"draft_follow_up"}),
+    ],
+)
+def test_an_intent_needs_a_word_for_what_its_tool_acts_on(text: str, kept: set[str]) -> None:
+    cued = {"lifecycle_history", "customer_value", "set_reminder", "draft_follow_up"}
+    assert cued - set(intents_without_their_words(text)) == kept
+
+
+NOTE = {
+    "record_id": "I00001", "cite": "[I00001]", "source_type": "interaction",
+    "snippet": "Call — Acme Corporation with <PERSON_ab12>, 2026-11-10 Budget review: the "
+    "budget unfreezes in January; the committee meets on 12 January.",
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_unsure_question_naming_a_customer_is_answered_from_notes_that_hold_it(
+    intents: IntentClassifier,
+) -> None:
+    """Read as nothing certain, a question about one customer is looked up in that
+    customer's notes; it is answered only when a note holds its words, else asked back."""
+    ranked = (("customer_overview", 0.4), ("open_tickets", 0.35), ("help", 0.25))
+    held = "when does Acme's budget unfreeze, and when does the committee meet?"
+    missing = "did Acme mention the parrot at the zoo?"
+    unsure = planner(Unsure(intents, {held: Reading(ranked, 0.5), missing: Reading(ranked, 0.5)}))
+    found = [("find_customer", {"name": "Acme"}, [{"account_id": "A001", "score": 100}], False)]
+    first = unsure.next_step(turn(held, calls=found), TOOLS)
+    assert first[0] == "search_interactions" and first[1]["account_id"] == "A001"
+    searched = [*found, ("search_interactions", first[1], [NOTE], False)]
+    answer = unsure.next_step(turn(held, calls=searched), TOOLS)
+    assert isinstance(answer, str) and "[I00001]" in answer and "12 January" in answer
+    asked = unsure.next_step(
+        turn(missing, calls=[*found, ("search_interactions", {}, [NOTE], False)]), TOOLS
+    )
+    assert isinstance(asked, Clarification)
+
+
+@pytest.mark.slow
+def test_a_pipeline_reading_with_nothing_of_the_pipeline_looks_in_the_notes_first(
+    intents: IntentClassifier,
+) -> None:
+    sure = (("pipeline_query", 0.8), ("search_interactions", 0.1), ("help", 0.1))
+    asked = "is Acme talking to a rival supplier?"
+    counted = "how many deals does Acme have?"
+    fixed = planner(Unsure(intents, {q: Reading(sure, 0.5) for q in (asked, counted)}))
+    found = [("find_customer", {"name": "Acme"}, [{"account_id": "A001", "score": 100}], False)]
+    first = fixed.next_step(turn(asked, calls=found), TOOLS)
+    assert first[0] == "search_interactions"
+    quote = {**NOTE, "snippet": NOTE["snippet"] + " They are talking to a rival supplier."}
+    searched = [*found, ("search_interactions", first[1], [quote], False)]
+    assert "[I00001]" in fixed.next_step(turn(asked, calls=searched), TOOLS)
+    unheld = [*found, ("search_interactions", first[1], [NOTE], False)]
+    assert fixed.next_step(turn(asked, calls=unheld), TOOLS)[0] == "pipeline_query"
+    assert fixed.next_step(turn(counted, calls=found), TOOLS)[0] == "pipeline_query"

@@ -216,6 +216,8 @@ class Planner:
         intent = turn.reading.intent
         if self._reads_as_pipeline(turn, intent, unsure=intent in (None, NONE)):
             intent = "pipeline_query"
+        if intent in (None, NONE, "pipeline_query") and self._about_a_customer(turn, intent):
+            intent = "search_interactions"  # answered only if the notes hold it (below)
         if intent is None:
             return self._clarify(turn, turn.reading)
         if intent == NONE:
@@ -235,6 +237,32 @@ class Planner:
             return say("tool_error", error=f"the tool {step[0]} is not available")
         return step
 
+    def _about_a_customer(self, turn: Turn, intent: str | None) -> bool:
+        """A question that names a customer but reads as nothing certain (or as a pipeline
+        question with nothing of the pipeline in it) is looked up in that customer's notes
+        first: what happened with one customer is what notes hold, and whether they hold it
+        is measured, not guessed (`_unsupported`)."""
+        if intent == "pipeline_query" and pipeline_reading.speaks_of_deals(
+            turn.request, self.vocabulary, turn.today
+        ):
+            return False
+        return understanding.asks_a_question(turn.request) and bool(self._mention(turn.request))
+
+    def _unsupported(self, turn: Turn, notes: list[dict[str, Any]]) -> Step | None:
+        """For a question read as nothing certain (or as an empty pipeline question): the
+        notes found answer it only when one holds enough of its words; otherwise it is
+        asked back, declined or run as a pipeline question, as it would have been."""
+        reading = turn.reading
+        if reading is None or reading.intent not in (None, NONE, "pipeline_query"):
+            return None
+        if notes and self._coverage(turn, notes) >= KB_SUPPORT:
+            return None
+        if reading.intent == "pipeline_query":
+            return self._pipeline_query(turn, None)
+        if reading.intent is None:
+            return self._clarify(turn, reading)
+        return self.phrases.say(turn.lang, "not_understood")
+
     def _read(self, turn: Turn) -> Reading:
         """The request's reading; a reading the user chose stands. An unsure reading of a
         short follow-up ("what about last month?") leans on the previous request's, when
@@ -242,6 +270,7 @@ class Planner:
         if turn.chosen in self.intents.names:
             return Reading.chosen(turn.chosen)
         reading = self.intents.read(turn.request)
+        reading = reading.without(understanding.intents_without_their_words(turn.request))
         if understanding.asks_a_question(turn.request):
             reading = reading.without(WRITES_ON_REPORT)
         if reading.intent is not None or not turn.previous:
@@ -368,8 +397,7 @@ class Planner:
     def _customer_notes_instead(self, turn: Turn, articles: list[dict[str, Any]]) -> Step | None:
         """A question that names a customer may be about what happened with them, not about
         the product: search that customer's notes too and answer from whichever source
-        holds more of the question's terms ("how many devices did Acme want on the
-        AquaSense dashboard?" is in a note, not in the AquaSense article)."""
+        holds more of the question's terms, the notes when both hold as many."""
         if not understanding.asks_a_question(turn.request):
             return None
         if self._mention(turn.request) is None:
@@ -382,7 +410,7 @@ class Planner:
             if account is None or account.startswith(("!", "?")):
                 return None  # a customer the asker cannot see: the article still helps
             return self._search_interactions(turn, account)
-        if notes and self._coverage(turn, notes) > self._coverage(turn, articles):
+        if notes and self._coverage(turn, notes) >= self._coverage(turn, articles):
             return self._search_interactions(turn, None)
         return None
 
@@ -438,6 +466,8 @@ class Planner:
             if period:
                 args["period"] = period
             return ("search_interactions", args)
+        if (unsure := self._unsupported(turn, results)) is not None:
+            return unsure
         say = self._sayer(turn.lang)
         scope = say("notes_scope_period", period=period) if period else ""
         if not results:

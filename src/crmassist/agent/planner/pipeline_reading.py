@@ -358,6 +358,24 @@ def _read_stages(r: _Reading) -> None:
         r.args["open_only"] = True
 
 
+_PIPELINE_WORDS = re.compile(
+    r"\b(?:pipeline|forecast|quota|opps?|opportunit(?:y|ies)|win rate|won|lost)\b"
+    r"|管道|预测|赢单|输单|赢率|成交"
+)
+
+
+def speaks_of_deals(text: str, vocabulary: Vocabulary, today: date) -> bool:
+    """Whether anything in the request is the pipeline's: a measure, filter or grouping
+    the parser reads, or a word only deals have. "Is Mojave comparing us against a
+    competitor?" has none, however close its embedding lands to a pipeline question."""
+    lowered = text.lower()
+    return bool(
+        read_pipeline(text, vocabulary, today)
+        or _DEAL_NOUN.search(lowered)
+        or _PIPELINE_WORDS.search(lowered)
+    )
+
+
 def top_n(text: str) -> int | None:
     """How many the request asks for: "top 5", "the 3 biggest", "前10名"."""
     top = _TOP_N.search(text)

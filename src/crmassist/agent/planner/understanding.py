@@ -222,6 +222,27 @@ def stage_argument(text: str) -> str | None:
     return next((s for p, s in _STAGES if re.search(p, text, re.IGNORECASE)), None)
 
 
+_LATIN_WORD = r"(?<![a-z])(?:{})(?![a-z])"  # a whole Latin word, even glued to Chinese
+_CUES = {
+    # An intent whose tool acts on one kind of thing needs a word for that thing: without
+    # one, "how did the Acme review go?" is not a lifecycle question however it embeds.
+    "lifecycle_history": _LATIN_WORD.format("stages?|leads?")
+    + r"|lifecycle|life[- ]cycle|churn|loyal|at[- ]?risk|bec[oa]me|turn(?:ed)? into|turned|"
+    r"moved|convert|生命周期|阶段|流失|忠诚|转为|成为|变成|转成",
+    "customer_value": _LATIN_WORD.format("clv|ltv")
+    + r"|value|worth|lifetime|spend|价值|值多少|消费|贡献",
+    "set_reminder": r"remind|reminder|alert me|ping me|nudge me|提醒|闹钟|叫我",
+    "draft_follow_up": _LATIN_WORD.format("mail")
+    + r"|draft|write|compose|e-?mail|follow[- ]?up|letter|message|reply|"
+    r"起草|写|邮件|跟进|回复|消息",
+}
+
+
+def intents_without_their_words(text: str) -> list[str]:
+    """Intents the request has no word for (see `_CUES`): ruled out of its reading."""
+    return [name for name, cue in _CUES.items() if not re.search(cue, text, re.IGNORECASE)]
+
+
 def is_chinese(text: str) -> bool:
     return len(_CJK.findall(text)) >= 2
 
