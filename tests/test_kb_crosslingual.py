@@ -122,8 +122,14 @@ def test_stop_words_make_no_group_and_no_question_words_hold_everything() -> Non
 def test_an_index_made_before_the_multilingual_vector_is_rebuilt_by_a_sync(
     tmp_path: Path,
 ) -> None:
-    from qdrant_edge import Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams
-    from qdrant_edge import EdgeVectorParams, Modifier
+    from qdrant_edge import (
+        Distance,
+        EdgeConfig,
+        EdgeShard,
+        EdgeSparseVectorParams,
+        EdgeVectorParams,
+        Modifier,
+    )
 
     from crmassist.retrieval import qdrant_query as qq
 
