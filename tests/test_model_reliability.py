@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,10 @@ from crmassist.agent.models import ModelUnavailable
 from crmassist.api import create_app
 from crmassist.cli import app as cli_app
 from crmassist.runtime import Runtime
+from tests import loopback
 from tests.agent_support import who
 from tests.api_support import bearer_keys, mini_runtime
+from tests.loopback import Reply
 
 pytestmark = pytest.mark.slow
 STAMP = "2026-11-20T10:00:00Z"
@@ -43,31 +43,17 @@ def model_server(failures: int, status: int = 503, delay: float = 0.0) -> Iterat
     `delay` seconds), then answers; records how many requests came."""
     seen: dict[str, Any] = {"requests": 0}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            seen["requests"] += 1
-            if delay:
-                time.sleep(delay)
-            failing = seen["requests"] <= failures
-            payload = b'{"error": "overloaded"}' if failing else ollama_answer(body)
-            self.send_response(status if failing else 200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def handle(path: str, headers: dict[str, str], body: bytes) -> tuple[str, bytes] | Reply:
+        seen["requests"] += 1
+        if delay:
+            time.sleep(delay)
+        if seen["requests"] <= failures:
+            return Reply(status, "application/json", b'{"error": "overloaded"}')
+        return "application/json", ollama_answer(json.loads(body))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    seen["url"] = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with loopback.serve(handle) as url:
+        seen["url"] = url
         yield seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def closed_port() -> str:
