@@ -18,6 +18,7 @@ from crmassist.agent.planner.understanding import (
     intents_without_their_words,
     log_arguments,
     named_phrases,
+    names_an_article,
     stage_argument,
     task_arguments,
 )
@@ -354,3 +355,11 @@ def test_a_pipeline_reading_with_nothing_of_the_pipeline_looks_in_the_notes_firs
     unheld = [*found, ("search_interactions", first[1], [NOTE], False)]
     assert fixed.next_step(turn(asked, calls=unheld), TOOLS)[0] == "pipeline_query"
     assert fixed.next_step(turn(counted, calls=found), TOOLS)[0] == "pipeline_query"
+
+
+def test_a_request_quoting_an_article_title_names_it() -> None:
+    titles = ["Price list", "安装要求", "FlowGuard Industrial commissioning checklist"]
+    assert names_an_article("how do I handle this: Price list?", titles)
+    assert names_an_article("what does the flowguard industrial comissioning checklist say", titles)
+    assert names_an_article("安装要求是什么", titles)
+    assert not names_an_article("what happened with Acme last week?", titles)

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.access.audit import AuditLog
+from crmassist.access.policy import visible_audiences
 from crmassist.access.principal import Principal
 from crmassist.access.scope import profile_scope, record_scope
 from crmassist.agent.context import Focus, IndexRecords, ToolContext
@@ -46,7 +47,7 @@ from crmassist.agent.planner.model import context_message
 from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.tools import build_tools
 from crmassist.domain.clock import Clock
-from crmassist.domain.models import Account, Contact, Opportunity, Team, User
+from crmassist.domain.models import Account, Contact, KnowledgeArticle, Opportunity, Team, User
 from crmassist.privacy import TOKEN_PATTERN, Redactor
 from crmassist.privacy.disclosure import Disclosure, reveal
 from crmassist.privacy.entities import EntityType
@@ -302,6 +303,11 @@ class Assistant:
             ).all()
             owners = list(session.scalars(sa.select(User.name)).all())
             teams = session.scalars(sa.select(Team.name)).all()
+            articles = session.scalars(
+                sa.select(KnowledgeArticle.title).where(
+                    KnowledgeArticle.audience.in_(visible_audiences(principal))
+                )
+            ).all()
         if not guard.allow_raw:
             owners = guard.redactor.vault.tokens_for([(EntityType.PERSON, n) for n in owners])
         return Vocabulary(
@@ -311,6 +317,7 @@ class Assistant:
             owners=owners,
             teams=list(teams),
             accounts=accounts,
+            articles=list(articles),
         )
 
     def _names_in_scope(self, principal: Principal) -> tuple[list[str], list[str], list[str]]:

@@ -216,6 +216,8 @@ class Planner:
         intent = turn.reading.intent
         if self._reads_as_pipeline(turn, intent, unsure=intent in (None, NONE)):
             intent = "pipeline_query"
+        if intent in (None, NONE, "help") and self._about_an_article(turn):
+            intent = "search_knowledge"
         if intent in (None, NONE, "pipeline_query") and self._about_a_customer(turn, intent):
             intent = "search_interactions"  # answered only if the notes hold it (below)
         if intent is None:
@@ -236,6 +238,12 @@ class Planner:
         if isinstance(step, tuple) and step[0] not in tools:
             return say("tool_error", error=f"the tool {step[0]} is not available")
         return step
+
+    def _about_an_article(self, turn: Turn) -> bool:
+        """A request that quotes an article's title ("how do I handle this: Price list?")
+        is about that article, however unsure its reading (or close to "help" it lands):
+        the knowledge base's own bar still decides whether it is answered."""
+        return understanding.names_an_article(turn.request, self.vocabulary.articles)
 
     def _about_a_customer(self, turn: Turn, intent: str | None) -> bool:
         """A question that names a customer but reads as nothing certain (or as a pipeline

@@ -38,6 +38,8 @@ class Vocabulary:
     owners: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
     accounts: list[str] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)
+    """Knowledge-base titles the asker may read: a request naming one is about it."""
 
 
 # --- normalising: shorthand and typos ----------------------------------------------------------

@@ -243,6 +243,15 @@ def intents_without_their_words(text: str) -> list[str]:
     return [name for name, cue in _CUES.items() if not re.search(cue, text, re.IGNORECASE)]
 
 
+def names_an_article(text: str, titles: list[str]) -> bool:
+    """The request quotes a knowledge-base article's title (a few typos allowed)."""
+    lowered = normalise(text)
+    return any(
+        len(core := normalise(title)) >= 4 and fuzz.partial_ratio(core, lowered) >= 92
+        for title in titles
+    )
+
+
 def is_chinese(text: str) -> bool:
     return len(_CJK.findall(text)) >= 2
 
