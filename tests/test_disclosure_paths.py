@@ -135,6 +135,29 @@ def _import(w: Walk, user: str) -> list[str]:
     return [w.client.post("/v1/import", headers=headers, content=archive.getvalue()).text]
 
 
+def _backup(w: Walk, user: str) -> list[str]:
+    """Admins get the whole data set as an archive (theirs to see); others a refusal."""
+    response = w.client.post("/v1/admin/backup", headers=w.headers[user])
+    if response.status_code == 200:
+        return [f"an archive of {len(response.content)} bytes"]
+    return [response.text]
+
+
+def _reminders(w: Walk, user: str) -> list[str]:
+    listed = w.client.get("/v1/reminders?include_done=true", headers=w.headers[user])
+    cancelled = w.client.delete("/v1/reminders/R-NONE", headers=w.headers[user])
+    return [listed.text, cancelled.text]
+
+
+def _time_zone(w: Walk, user: str) -> list[str]:
+    body = {"time_zone": "UTC"}
+    return [_json(w.client.put("/v1/me/time-zone", headers=w.headers[user], json=body))]
+
+
+CHART = {"title": "Deals", "x_label": "stage", "y_label": "deals", "labels": ["won"],
+         "series": {"deals": [1.0]}}  # fmt: skip
+
+
 def _slack(w: Walk, user: str) -> list[str]:
     """A mention and a `/crm ask` as the user's Slack account; the bot's replies."""
     slack_user = SLACK_IDS[user]
@@ -199,6 +222,12 @@ WALKS: dict[tuple[str, str], Call] = {
     # An unknown contact: erasing the seeded one would change what later walks see.
     ("POST", "/v1/privacy/erase"): _post("/v1/privacy/erase", {"contact_id": "C-NONE"}),
     ("POST", "/v1/privacy/purge"): _post("/v1/privacy/purge", {"days": 36500}),
+    ("POST", "/v1/admin/backup"): _backup,
+    ("GET", "/v1/dashboard"): _get("/v1/dashboard"),
+    ("POST", "/v1/charts/vega-lite"): _post("/v1/charts/vega-lite", CHART),
+    ("GET", "/v1/reminders"): _reminders,
+    ("DELETE", "/v1/reminders/{reminder_id}"): _reminders,
+    ("PUT", "/v1/me/time-zone"): _time_zone,
 }
 
 

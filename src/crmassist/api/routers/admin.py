@@ -63,7 +63,12 @@ def import_export(
 @router.post(
     "/admin/backup",
     response_class=FileResponse,
-    responses={200: {"content": {"application/gzip": {}}, "description": "A backup archive."}},
+    responses={
+        200: {
+            "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "A backup archive.",
+        }
+    },
 )
 def backup(rt: RuntimeDep, admin: AdminDep) -> FileResponse:
     """A consistent backup of the embedded database and index, as a `.tar.gz` whose
