@@ -35,6 +35,12 @@ _CODES = {
 _PIECES = re.compile(r"(?<=[.!?。！？；;])\s*|\n+|\s*\|\s*|:\s+|：")
 
 
+def _text_type(kind: sa.types.TypeEngine[object]) -> bool:
+    """A text column, also one encrypted at rest (the session reads it decrypted)."""
+    impl = kind.impl_instance if isinstance(kind, sa.types.TypeDecorator) else kind
+    return isinstance(impl, sa.String)
+
+
 def record_text(rt: Runtime) -> list[str]:
     """Everything an answer may quote as data: every text of every record (and its
     sentences, lines and table cells), names included; stored codes excluded. Longest
@@ -42,7 +48,7 @@ def record_text(rt: Runtime) -> list[str]:
     texts: set[str] = set()
     with rt.sessions() as session:
         for mapper in Base.registry.mappers:
-            columns = [c for c in mapper.columns if isinstance(c.type, sa.String)]
+            columns = [c for c in mapper.columns if _text_type(c.type)]
             if not columns:
                 continue
             for row in session.execute(sa.select(*columns)):
