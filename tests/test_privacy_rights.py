@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from crmassist.api import create_app
 from crmassist.cli import app
 from crmassist.db import session_scope
-from crmassist.domain.models import AuditEvent, Conversation, Interaction, PiiToken
+from crmassist.domain.models import AuditEvent, Conversation, Interaction, PiiToken, Reminder
 from crmassist.privacy.rights import TOMBSTONE
 from crmassist.runtime import Runtime
 from crmassist.settings import Settings
@@ -45,6 +45,14 @@ def crm(
         from crmassist.retrieval.search import SearchRequest
 
         rt.retriever().search(rep, SearchRequest(query="maria.gonzalez@acme-corp.example"))
+        with rt.sessions.begin() as session:  # a reminder elsewhere that names her
+            session.add(
+                Reminder(
+                    id="R-MARIA", owner_id="U1", text="Call Maria Gonzalez about the valve",
+                    due_at=datetime(2026, 11, 24, 9, tzinfo=UTC), time_zone="UTC",
+                    account_id=None, state="pending", created_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
         settings = rt.settings
         rt.close()
         monkeypatch.setenv("CRMASSIST_DATA_DIR", str(settings.data_dir))
@@ -127,6 +135,8 @@ def test_erase_removes_the_person_everywhere_and_prints_the_proof(crm: Settings)
             assert TOMBSTONE in note.body and "pressure drop of 0.8 bar" in note.body
             conversation = session.scalars(sa.select(Conversation)).one()
             assert TOMBSTONE in conversation.messages[0].content
+            reminder = session.get(Reminder, "R-MARIA")
+            assert reminder is not None and reminder.text.endswith("about the valve")
             erased = session.scalars(
                 sa.select(AuditEvent).where(AuditEvent.action == "privacy:erase")
             ).one()

@@ -3,7 +3,7 @@
 A person is a CRM contact. What is held about them lives in several places, and each is
 handled here:
 
-- SQL: the contact row; notes, tickets and tasks that name them (raw text); the
+- SQL: the contact row; notes, tickets, tasks and reminders that name them (raw text); the
   pseudonym vault (`pii_tokens`); conversations (pseudonymised text, tool calls,
   citations, the focus); the audit log's copies (raw questions, tool arguments).
 - The vector index: redacted chunks of those notes and tickets, and the account's
@@ -44,6 +44,7 @@ from crmassist.domain.models import (
     Interaction,
     Message,
     PiiToken,
+    Reminder,
     Task,
     Ticket,
     ToolCallRecord,
@@ -214,6 +215,7 @@ class Holdings:
     interactions: list[Interaction]
     tickets: list[Ticket]
     tasks: list[Task]
+    reminders: list[Reminder]
     conversations: list[Conversation]
     audit: list[AuditEvent]
 
@@ -236,6 +238,9 @@ def holdings(session: Session, person: Person, tokens: Iterable[str]) -> Holding
         _mentioning([Ticket.subject, Ticket.body], terms),
     )
     tasks = sa.or_(Task.account_id == person.account_id, _mentioning([Task.title], terms))
+    reminders = sa.or_(
+        Reminder.account_id == person.account_id, _mentioning([Reminder.text], terms)
+    )
     message_convs = sa.select(Message.conversation_id).where(_mentioning([Message.content], terms))
     call_convs = (
         sa.select(Message.conversation_id)
@@ -262,6 +267,7 @@ def holdings(session: Session, person: Person, tokens: Iterable[str]) -> Holding
         list(session.scalars(sa.select(Interaction).where(on_account).order_by(Interaction.id))),
         list(session.scalars(sa.select(Ticket).where(tickets).order_by(Ticket.id))),
         list(session.scalars(sa.select(Task).where(tasks).order_by(Task.id))),
+        list(session.scalars(sa.select(Reminder).where(reminders).order_by(Reminder.id))),
         list(
             session.scalars(sa.select(Conversation).where(conversations).order_by(Conversation.id))
         ),
@@ -297,6 +303,7 @@ def export_person(
             "interactions": [_row(n) for n in kept.interactions],
             "tickets": [_row(t) for t in kept.tickets],
             "tasks": [_row(t) for t in kept.tasks],
+            "reminders": [_row(r) for r in kept.reminders],
             "conversations": [reveal(_conversation(c)) for c in held.conversations],
             "audit_events": [reveal(_row(e)) for e in held.audit],
             "pseudonyms": dict(sorted(tokens.items())),
@@ -325,6 +332,7 @@ def _about(held: Holdings, scrub: Scrubber) -> Holdings:
         about(held.interactions, lambda n: f"{n.subject or ''}\n{n.body}"),
         about(held.tickets, lambda t: f"{t.subject}\n{t.body}"),
         about(held.tasks, lambda t: t.title),
+        about(held.reminders, lambda r: r.text),
         held.conversations,
         held.audit,
     )
@@ -474,6 +482,7 @@ def _erase_rows(
         _scrub_texts(held.tickets, ("subject", "body"), scrub, records, SourceType.TICKET, person),
     )
     count("tasks", _scrub_texts(held.tasks, ("title",), scrub, {}, None, person))
+    count("reminders", _scrub_texts(held.reminders, ("text",), scrub, {}, None, person))
     count(
         "conversations",
         sum(_scrub_conversation(c, scrub, person.contact_id) for c in held.conversations),
