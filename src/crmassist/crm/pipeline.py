@@ -156,12 +156,6 @@ class ChartSpec(BaseModel):
     series: dict[str, list[float]]
     """One series per currency (or "deals" for counts), aligned with `labels`."""
 
-    @model_validator(mode="after")
-    def _aligned(self) -> ChartSpec:
-        if any(len(values) != len(self.labels) for values in self.series.values()):
-            raise ValueError("every series needs one value per label")
-        return self
-
 
 class Total(BaseModel):
     """The metric over every matching deal (one per currency where amounts are measured)."""

@@ -10,6 +10,7 @@ from crmassist.api.deps import PrincipalDep, RuntimeDep
 from crmassist.charts import vega_lite
 from crmassist.crm import dashboard as board
 from crmassist.crm.pipeline import ChartSpec
+from crmassist.errors import CrmassistError
 from crmassist.privacy.disclosure import Disclosure
 
 router = APIRouter(prefix="/v1", tags=["crm"])
@@ -44,4 +45,6 @@ def dashboard(rt: RuntimeDep, principal: PrincipalDep) -> DashboardOut:
 def chart_spec(chart: ChartSpec, principal: PrincipalDep) -> dict[str, Any]:
     """A chart (a pipeline result's or a chat reply's `chart`) as the Vega-Lite spec the
     console draws and Slack renders to PNG."""
+    if any(len(values) != len(chart.labels) for values in chart.series.values()):
+        raise CrmassistError("every series needs one value per label")  # a 400
     return vega_lite(chart)
