@@ -207,16 +207,7 @@ def _orphans(session: Session, accounts: sa.ScalarSelect[str]) -> list[Issue]:
             .outerjoin(Account, model.account_id == Account.id)
             .where(Account.id.is_(None))
         )
-        found += [
-            Issue(
-                check=Check.ORPHAN,
-                record_kind=kind,
-                record_id=rid,
-                account_id=None,
-                detail=f"belongs to account {aid!r}, which does not exist",
-            )
-            for rid, aid in session.execute(missing)
-        ]
+        found += _orphaned(session, kind, missing, "belongs to account {!r}, which does not exist")
     owned: tuple[tuple[str, Any, Any], ...] = (
         ("accounts", Account, Account.owner_id),
         ("opportunities", Opportunity, Opportunity.owner_id),
@@ -227,32 +218,28 @@ def _orphans(session: Session, accounts: sa.ScalarSelect[str]) -> list[Issue]:
             .outerjoin(User, column == User.id)
             .where(column.is_not(None), User.id.is_(None))
         )
-        found += [
-            Issue(
-                check=Check.ORPHAN,
-                record_kind=kind,
-                record_id=rid,
-                account_id=None,
-                detail=f"owner {uid!r} is not a user",
-            )
-            for rid, uid in session.execute(unknown)
-        ]
+        found += _orphaned(session, kind, unknown, "owner {!r} is not a user")
     tasks = (
         sa.select(Task.id, Task.account_id)
         .outerjoin(Account, Task.account_id == Account.id)
         .where(Task.account_id.is_not(None), Account.id.is_(None))
     )
-    found += [
+    found += _orphaned(session, "tasks", tasks, "about account {!r}, which does not exist")
+    return found + _foreign_contacts(session, accounts)
+
+
+def _orphaned(session: Session, kind: str, query: sa.Select[str, Any], detail: str) -> list[Issue]:
+    """One issue per (record id, missing reference) row of `query`."""
+    return [
         Issue(
             check=Check.ORPHAN,
-            record_kind="tasks",
-            record_id=tid,
+            record_kind=kind,
+            record_id=rid,
             account_id=None,
-            detail=f"about account {aid!r}, which does not exist",
+            detail=detail.format(ref),
         )
-        for tid, aid in session.execute(tasks)
+        for rid, ref in session.execute(query)
     ]
-    return found + _foreign_contacts(session, accounts)
 
 
 def _foreign_contacts(session: Session, accounts: sa.ScalarSelect[str]) -> list[Issue]:
