@@ -27,7 +27,7 @@ from crmassist.crm import records
 from crmassist.crm.errors import NotFound
 from crmassist.crm.overview import visible_account
 from crmassist.crm.pipeline import GroupBy, Metric, PipelineQuery, run_pipeline
-from crmassist.domain.models import Contact, Interaction, Message, ToolCallRecord
+from crmassist.domain.models import Contact, Interaction, Message, Reminder, ToolCallRecord
 from crmassist.evals import metrics
 from crmassist.evals.dataset import Case, Dataset
 from crmassist.evals.judge import Judge
@@ -229,6 +229,9 @@ class Scorer:
                     if contact is None:
                         return False
                     visible_account(session, self.principal, contact.account_id)
+                elif kind == "reminders":  # a reminder is its owner's alone
+                    reminder = session.get(Reminder, record_id)
+                    return reminder is not None and reminder.owner_id == self.principal.user_id
                 else:
                     records.get_record(session, self.principal, records.RecordKind(kind), record_id)
             except (NotFound, ValueError):
