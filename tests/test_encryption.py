@@ -154,6 +154,17 @@ def test_revision_0010_encrypts_a_0009_database_in_place(db_engine: sa.Engine) -
     upgrade_schema(db_engine)
 
 
+@pytest.fixture
+def process_logging() -> Iterator[None]:
+    """`serve` configures the process's logging on the stream it has (CliRunner's, closed
+    afterwards): put the root logger back so later tests do not log into a closed file."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.mark.usefixtures("process_logging")
 def test_production_without_a_key_refuses_to_start_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
