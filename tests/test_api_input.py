@@ -369,3 +369,13 @@ def test_the_openapi_document_declares_problem_details_for_every_error(
             bodies = responses[success]["content"]  # JSON (an SSE stream beside), or a file
             declared = bodies.get("application/json", bodies.get("application/gzip", {}))
             assert declared.get("schema"), (method, path)
+
+
+def test_a_single_valued_query_parameter_sent_twice_is_a_422(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    twice = client.get("/v1/tasks?account_id=A1&account_id=A2", headers=keys["U5"])
+    assert twice.status_code == 422
+    assert twice.json()["errors"][0]["loc"] == ["query", "account_id"]
+    many = client.get("/v1/pipeline?stages=negotiation&stages=proposal", headers=keys["U5"])
+    assert many.status_code == 200  # a list parameter takes repeats

@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from crmassist.api import errors, middleware
+from crmassist.api.inputs import single_valued_query
 from crmassist.api.routers import admin, audit, chat, crm, dashboard, health, privacy
 from crmassist.api.routers import reminders as reminder_routes
 from crmassist.runtime import Runtime
@@ -55,6 +56,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         description="A conversational CRM assistant: every answer only from what you may see.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(single_valued_query)],
     )
     app.state.runtime = rt
     app.state.metrics = metrics

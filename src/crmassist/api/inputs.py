@@ -7,9 +7,14 @@ Patterns are in the OpenAPI document too, so clients (and the fuzzer in CI) know
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import field_annotation_is_sequence
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BeforeValidator, Field
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
@@ -53,3 +58,33 @@ UtcDateTime = Annotated[
     AfterValidator(as_utc),
     Field(description="ISO 8601; without an offset it is UTC, a date alone is midnight UTC."),
 ]
+
+
+def _query_fields(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_fields(sub)
+
+
+def single_valued_query(request: Request) -> None:
+    """A query parameter the route takes once, sent twice (`?user=a&user=b`), is a 422:
+    reading only the last value would answer a question the client did not ask."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    scalar = {
+        field.alias
+        for field in _query_fields(dependant)
+        if not field_annotation_is_sequence(field.field_info.annotation)
+    }
+    repeated = sorted(
+        {key for key in request.query_params if len(request.query_params.getlist(key)) > 1} & scalar
+    )
+    if repeated:
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": "given more than once", "type": "repeated"}
+                for name in repeated
+            ]
+        )
