@@ -387,10 +387,9 @@ def top_n(text: str) -> int | None:
 def _read_group(r: _Reading) -> None:
     """ "by owner" groups; "which rep ... most" groups, highest first, the winner shown;
     "top 5 accounts" keeps five; "top 5 deals" lists the five largest deals."""
-    top = _TOP_N.search(r.text)
     limit = top_n(r.text)
     dimension = _dimension(r.text, _GROUP_CUE) or _dimension(r.text, _WHICH_CUE)
-    if dimension is None and (top or re.search(r"\btop\b", r.text)):
+    if dimension is None and (limit is not None or re.search(r"\btop\b", r.text)):
         dimension = _dimension(r.text, r"\btop(?:\s*\d{1,3})?\b|前\s*\d{1,3}\s*(?:个|名|位|家)?")
     if dimension is None:
         if limit:
