@@ -6,15 +6,18 @@ agent), on a CRM of its own so generated notes reach no other test."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from crmassist.api import create_app
 from crmassist.runtime import Runtime
@@ -43,9 +46,16 @@ def admin(fuzz_rt: Runtime) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def api_schema(fuzz_rt: Runtime) -> Any:
+def api_schema(fuzz_rt: Runtime, admin: dict[str, str]) -> Any:
+    # The key as a configured header: Schemathesis then neither generates nor negates it.
+    # Negated and then overwritten by a header on the call, a "missing Authorization"
+    # mutation joined every negative case, so its exemption for query values that serialise
+    # to valid ones (`?owner_names=null` is the list ["null"]) never applied.
+    # Its probes without the key get the configured header back, so its `ignored_auth` check
+    # is off here; test_every_secured_operation_needs_a_key does that work.
+    config = {**CONFIG, "headers": admin}
     return schemathesis.openapi.from_asgi(
-        "/openapi.json", create_app(runtime=fuzz_rt), config=schemathesis.Config.from_dict(CONFIG)
+        "/openapi.json", create_app(runtime=fuzz_rt), config=schemathesis.Config.from_dict(config)
     )
 
 
@@ -71,24 +81,44 @@ BOUND = settings(
 )
 
 
-def test_the_api_keeps_to_its_document(api_schema: Any, admin: dict[str, str]) -> None:
+@pytest.mark.parametrize("header", [None, "Bearer nope"])
+def test_every_secured_operation_needs_a_key(fuzz_rt: Runtime, header: str | None) -> None:
+    app = create_app(runtime=fuzz_rt)
+    client = TestClient(app)
+    secured = [
+        (method, re.sub(r"\{[^}]+\}", "x", path))
+        for path, item in app.openapi()["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security")
+    ]
+    assert len(secured) >= 10
+    headers = {"Authorization": header} if header else {}
+    answered = {(m, p): client.request(m, p, headers=headers).status_code for m, p in secured}
+    assert {call: status for call, status in answered.items() if status != 401} == {}
+
+
+def test_the_api_keeps_to_its_document(api_schema: Any) -> None:
     """Valid and invalid requests for every operation (schemathesis' pytest plugin does
     not run on pytest 9, so the operations are looped over here)."""
     failures: dict[str, str] = {}
+    answered: set[int] = set()
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
-                _fuzz(operation, mode, admin)
+                _fuzz(operation, mode, answered)
             except Unsatisfiable:  # nothing to get wrong: no parameters, no body
                 assert mode is GenerationMode.NEGATIVE, operation.label
             except (Exception, BaseExceptionGroup) as exc:  # every operation's, not the first
                 failures[f"{mode.value} {operation.label}"] = str(exc)[:3000]
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+    assert 401 not in answered, "a valid case went without the admin's key"
 
 
-def _fuzz(operation: Any, mode: GenerationMode, admin: dict[str, str]) -> None:
+def _fuzz(operation: Any, mode: GenerationMode, answered: set[int]) -> None:
+    """Adds to `answered` the statuses of valid cases."""
+
     @BOUND
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case: Any) -> None:
@@ -98,7 +128,9 @@ def _fuzz(operation: Any, mode: GenerationMode, admin: dict[str, str]) -> None:
             case.headers["Idempotency-Key"] = uuid.uuid4().hex
         if mode is GenerationMode.POSITIVE:
             assume(_in_order(case.query or {}))
-        case.call_and_validate(headers=admin)
+        response = case.call_and_validate(excluded_checks=[ignored_auth])
+        if mode is GenerationMode.POSITIVE:
+            answered.add(response.status_code)
 
     check()
 

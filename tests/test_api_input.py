@@ -379,3 +379,43 @@ def test_a_single_valued_query_parameter_sent_twice_is_a_422(
     assert twice.json()["errors"][0]["loc"] == ["query", "account_id"]
     many = client.get("/v1/pipeline?stages=negotiation&stages=proposal", headers=keys["U5"])
     assert many.status_code == 200  # a list parameter takes repeats
+
+
+def test_optional_query_parameters_are_documented_as_strings_not_nullable(
+    client: TestClient,
+) -> None:
+    """A URL has no null: documented as nullable, `?user=null` reads as a null to clients."""
+    document = client.get("/openapi.json").json()
+    audit = {p["name"]: p["schema"] for p in document["paths"]["/v1/audit"]["get"]["parameters"]}
+    assert audit["user"]["type"] == "string" and "anyOf" not in audit["user"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/v1/search", {"query": "pump", "k": True}, ["body", "k"]),
+        ("/v1/privacy/purge", {"days": True}, ["body", "days"]),
+        (
+            "/v1/charts/vega-lite",
+            {
+                "title": "t",
+                "x_label": "x",
+                "y_label": "y",
+                "labels": ["a"],
+                "series": {"s": [True]},
+            },
+            ["body", "series", "s", 0],
+        ),
+    ],
+)
+def test_true_is_not_a_number(
+    client: TestClient, keys: dict[str, dict[str, str]], path: str, body: Any, loc: list[Any]
+) -> None:
+    assert loc in _error_locs(client.post(path, json=body, headers=keys["U5"]))
+
+
+def test_an_integral_json_number_is_an_integer(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    found = client.post("/v1/search", json={"query": "pump", "k": 2.0}, headers=keys["U5"])
+    assert found.status_code == 200, found.text

@@ -48,6 +48,15 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+Number = BeforeValidator(_not_a_bool)
+"""For numbers in a body: pydantic reads `true` as 1; JSON's `2.0` stays the integer 2."""
+
 RecordId = Annotated[str, Field(pattern=ID, examples=["A001"])]
 OneLine = Annotated[str, Field(pattern=NO_CONTROL)]
 Text = Annotated[str, Field(pattern=TEXT)]

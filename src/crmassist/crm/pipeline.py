@@ -153,8 +153,9 @@ class ChartSpec(BaseModel):
     x_label: str
     y_label: str
     labels: list[str]
-    series: dict[str, list[float]]
-    """One series per currency (or "deals" for counts), aligned with `labels`."""
+    series: dict[str, list[Annotated[float, Field(strict=True)]]]
+    """One series per currency (or "deals" for counts), aligned with `labels`. Strict: a
+    chart posted to the API with `true` for a value is a 422, not a bar of height 1."""
 
 
 class Total(BaseModel):

@@ -20,6 +20,7 @@ from crmassist.api.inputs import (
     MAX_OFFSET,
     NO_CONTROL,
     IsoDate,
+    Number,
     OneLine,
     RecordId,
     Text,
@@ -47,7 +48,7 @@ def _phrase(description: str) -> Any:
 
 class SearchIn(BaseModel):
     query: Text = Field(min_length=1, max_length=2000)
-    k: int = Field(5, ge=1, le=50)
+    k: Annotated[int, Field(ge=1, le=50), Number] = 5
     sources: list[SourceType] = Field(default_factory=list)
     account_id: RecordId | None = None
     since: IsoDate | None = None

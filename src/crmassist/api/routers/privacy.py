@@ -6,14 +6,14 @@ logs or proxies' caches.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from crmassist import governance
 from crmassist.api.deps import AdminDep, RuntimeDep
-from crmassist.api.inputs import ID, NO_CONTROL
+from crmassist.api.inputs import ID, NO_CONTROL, Number
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
@@ -64,8 +64,8 @@ class PurgeOut(BaseModel):
 
 
 class PurgeIn(BaseModel):
-    days: int | None = Field(
-        None, ge=1, le=36_500, description="Default: CRMASSIST_CONVERSATION_RETENTION_DAYS."
+    days: Annotated[int, Field(ge=1, le=36_500), Number] | None = Field(
+        None, description="Default: CRMASSIST_CONVERSATION_RETENTION_DAYS."
     )
 
 
