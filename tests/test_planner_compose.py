@@ -144,3 +144,60 @@ def test_every_label_group_has_the_same_codes_in_every_language() -> None:
     assert set(en) == set(zh)
     for group in ("channel", "stage", "lifecycle", "priority", "ticket_status", "tier", "risk"):
         assert set(en[group]) == set(zh[group]), group
+
+
+DESCALING = """The Kettle K2 descaler removes limescale from the Kettle K2 heating element.
+Use the Kettle K2 sachet; other descalers void the Kettle K2 warranty.
+Plan on 20 minutes for the whole cycle.
+Repeat it every 3 months in hard-water areas.
+A replacement Kettle K2 sachet costs USD 12.
+Empty the Kettle K2 and let it cool before you start.
+Pour the dissolved sachet into the Kettle K2 and switch it on.
+The Kettle K2 lamp blinks while the cycle runs.
+Rinse the Kettle K2 with fresh water when the lamp goes out.
+"""
+
+DESCALING_ZH = """K2 水壶除垢剂可去除加热元件上的水垢。
+请使用 K2 原装除垢包，其他除垢剂会导致 K2 保修失效。
+整个除垢过程约需 20 分钟。
+硬水地区每 3 个月除垢一次。
+K2 除垢包单价 12 美元。
+"""
+
+
+def kettle(text: str) -> list[dict[str, str]]:
+    return [{"text": text, "title": "Descaling the Kettle K2", "cite": "[KB-9]"}]
+
+
+def test_the_line_with_the_kind_of_quantity_asked_for_answers_in_other_words() -> None:
+    """No answering line shares a word with its question, and the opening line names the
+    product asked about: the quantity of the kind asked for decides."""
+    cases = {
+        "how long will a K2 treatment take?": "20 minutes",
+        "how often is K2 upkeep due?": "every 3 months",
+        "what do K2 refills cost?": "USD 12",
+    }
+    for question, answer in cases.items():
+        lines = compose.best_sentences(question, kettle(DESCALING), limit=1).sentences
+        assert answer in lines[0], (question, lines)
+
+
+def test_chinese_questions_ask_for_kinds_of_quantity_too() -> None:
+    cases = {
+        "K2 除垢要多久": "20 分钟",
+        "K2 多长时间除一次垢": "每 3 个月",
+        "K2 除垢包多少钱": "12 美元",
+    }
+    for question, answer in cases.items():
+        lines = compose.best_sentences(question, kettle(DESCALING_ZH), limit=1).sentences
+        assert answer in lines[0], (question, lines)
+
+
+def test_answer_types_read_question_words_not_topics() -> None:
+    from crmassist.agent.planner.answer_types import asked_types
+
+    assert {t.name for t in asked_types("how long is the warranty")} == {"duration", "quantity"}
+    assert {t.name for t in asked_types("what's the max temperature")} >= {"temperature"}
+    assert {t.name for t in asked_types("水压最低要多少")} >= {"pressure", "quantity"}
+    assert asked_types("who approves the discount request") != ()
+    assert asked_types("reset the unit after a power cut") == ()

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from crmassist.agent.planner import answer_types
 from crmassist.retrieval.sparse import Bm25Encoder
 
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
@@ -124,9 +125,11 @@ def best_sentences(
 ) -> Extract:
     """From the top article: the sentences (and table rows) sharing most terms with the
     question, in reading order, cited. A row whose range holds a number asked about ("15%"
-    in "above 10% up to 20%") counts as a strong match. A "how do I" question also gets the
-    article's first numbered procedure, step by step. `wanted`: the terms to look for, when
-    not the question's own (its translations, for an article in another language)."""
+    in "above 10% up to 20%") counts as a strong match, as does a quantity of the kind the
+    question asks for ("45 minutes" for "how long", see `answer_types`). A "how do I"
+    question also gets the article's first numbered procedure, step by step. `wanted`: the
+    terms to look for, when not the question's own (its translations, for an article in
+    another language)."""
     if not results:
         return Extract([], [])
     top = results[0]
@@ -138,13 +141,17 @@ def best_sentences(
         return Extract([f"{title} {top['cite']}"], [])
     wanted = _TERMS.terms(question) if wanted is None else wanted
     asked = [float(n) for n in re.findall(_NUMBER, question)]
+    kinds = answer_types.asked_types(question)
     terms = [_TERMS.terms(p.matched) for p in candidates]
     weight = _rarity(terms)
+    telling = 1.0 + math.log(len(candidates))  # the weight of a term found on one line only
 
     def relevance(n: int) -> tuple[float, int]:
         bonus = 1.0 if n == 0 else 0.0  # an opening sentence usually says what this is
         if _in_range(asked, candidates[n].matched):
-            bonus += 1.0 + math.log(len(candidates))  # as telling as a term found nowhere else
+            bonus += telling
+        if kinds:  # a quantity of the kind asked for: "45 minutes" for "how long"
+            bonus += telling * answer_types.holds(candidates[n].shown, kinds) / len(kinds)
         return (-(sum(weight[t] for t in wanted & terms[n]) + bonus), n)
 
     steps = _first_procedure(candidates) if _PROCEDURAL.search(question) else []
