@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from crmassist.agent.planner import compose
 
 POLICY = """This policy sets who may approve a discount off list price.
@@ -169,28 +171,24 @@ def kettle(text: str) -> list[dict[str, str]]:
     return [{"text": text, "title": "Descaling the Kettle K2", "cite": "[KB-9]"}]
 
 
-def test_the_line_with_the_kind_of_quantity_asked_for_answers_in_other_words() -> None:
-    """No answering line shares a word with its question, and the opening line names the
-    product asked about: the quantity of the kind asked for decides."""
-    cases = {
-        "how long will a K2 treatment take?": "20 minutes",
-        "how often is K2 upkeep due?": "every 3 months",
-        "what do K2 refills cost?": "USD 12",
-    }
-    for question, answer in cases.items():
-        lines = compose.best_sentences(question, kettle(DESCALING), limit=1).sentences
-        assert answer in lines[0], (question, lines)
-
-
-def test_chinese_questions_ask_for_kinds_of_quantity_too() -> None:
-    cases = {
-        "K2 除垢要多久": "20 分钟",
-        "K2 多长时间除一次垢": "每 3 个月",
-        "K2 除垢包多少钱": "12 美元",
-    }
-    for question, answer in cases.items():
-        lines = compose.best_sentences(question, kettle(DESCALING_ZH), limit=1).sentences
-        assert answer in lines[0], (question, lines)
+@pytest.mark.parametrize(
+    ("text", "question", "answer"),
+    [
+        (DESCALING, "how long will a K2 treatment take?", "20 minutes"),
+        (DESCALING, "how often is K2 upkeep due?", "every 3 months"),
+        (DESCALING, "what do K2 refills cost?", "USD 12"),
+        (DESCALING_ZH, "K2 除垢要多久", "20 分钟"),
+        (DESCALING_ZH, "K2 多长时间除一次垢", "每 3 个月"),
+        (DESCALING_ZH, "K2 除垢包多少钱", "12 美元"),
+    ],
+)
+def test_the_line_with_the_kind_of_quantity_asked_for_answers_in_other_words(
+    text: str, question: str, answer: str
+) -> None:
+    """No answering English line shares a word with its question, and the opening line
+    names the product asked about: the quantity of the kind asked for decides."""
+    lines = compose.best_sentences(question, kettle(text), limit=1).sentences
+    assert answer in lines[0]
 
 
 def test_answer_types_read_question_words_not_topics() -> None:
