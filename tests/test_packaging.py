@@ -95,3 +95,29 @@ def test_an_installed_wheel_runs_from_any_directory(wheel: Path, tmp_path: Path)
         timeout=300,
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def _pinned(lock: Path) -> set[str]:
+    from packaging.utils import canonicalize_name
+
+    lines = lock.read_text(encoding="utf-8").splitlines()
+    return {canonicalize_name(line.split("==")[0]) for line in lines if "==" in line}
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("requirements.lock", ()), ("requirements-dev.lock", ("dev",))]
+)
+def test_the_locks_pin_every_declared_dependency(lock: str, extras: tuple[str, ...]) -> None:
+    """`make install` installs with the dev lock as constraints: a dependency it does not
+    name would install at whatever version is newest that day (`make lock` adds it)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = list(project["dependencies"])
+    for extra in extras:
+        declared += project["optional-dependencies"][extra]
+    names = {canonicalize_name(Requirement(spec).name) for spec in declared}
+    assert names - {"crmassist"} - _pinned(ROOT / lock) == set()
