@@ -130,6 +130,16 @@ def test_segments_and_churn_explain_themselves(sample_rt: Runtime) -> None:
     assert tools(churn) == ["churn_risk"] and "/100" in churn.answer
 
 
+def test_support_gets_the_article_when_a_kb_question_names_a_customer(
+    sample_rt: Runtime,
+) -> None:
+    """A named customer makes the planner look at their notes too; support may not search
+    notes, and the refusal of that second source must not replace the article's answer."""
+    reply = ask(sample_rt, "U010", "what is the warranty on the Acme purifiers?")
+    assert "could not" not in reply.answer
+    assert any(c.source_type == "kb" for c in reply.citations)
+
+
 def test_support_cannot_run_pipeline_or_churn(sample_rt: Runtime) -> None:
     reply = ask(sample_rt, "U010", "pipeline by stage")
     assert "could not" in reply.answer and "opportunities" in reply.answer

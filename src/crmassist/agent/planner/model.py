@@ -115,6 +115,9 @@ class Turn:
                 return result
         return None
 
+    def failed(self, tool: str) -> bool:
+        return any(name == tool and failed for name, _, _, failed in self.calls)
+
     @property
     def failure(self) -> str | None:
         if self.calls and self.calls[-1][3]:
@@ -209,7 +212,7 @@ class Planner:
 
     def next_step(self, turn: Turn, tools: set[str]) -> Step:
         say = self._sayer(turn.lang)
-        if turn.failure is not None:
+        if turn.failure is not None and not self._second_source_failed(turn):
             return say("tool_error", error=turn.failure)
         turn = replace(turn, reading=self._read(turn))
         assert turn.reading is not None
@@ -412,6 +415,8 @@ class Planner:
             return None
         notes = turn.result_of("search_interactions")
         if notes is None:
+            if turn.failed("search_interactions"):
+                return None  # notes the asker may not search: the article answers
             if (lookup := self._lookup(turn)) is not None:
                 return lookup
             account = self._account(turn, "search_interactions")
@@ -421,6 +426,13 @@ class Planner:
         if notes and self._coverage(turn, notes) >= self._coverage(turn, articles):
             return self._search_interactions(turn, None)
         return None
+
+    @staticmethod
+    def _second_source_failed(turn: Turn) -> bool:
+        """Notes searched beside a found article (see `_customer_notes_instead`) that the
+        asker's role may not search: the article still answers, not the refusal."""
+        last = turn.calls[-1][0] if turn.calls else None
+        return last == "search_interactions" and bool(turn.result_of("search_knowledge"))
 
     def _wanted_terms(self, turn: Turn) -> set[int]:
         wanted = _TERMS.terms(turn.request)
