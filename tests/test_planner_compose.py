@@ -199,3 +199,17 @@ def test_answer_types_read_question_words_not_topics() -> None:
     assert {t.name for t in asked_types("水压最低要多少")} >= {"pressure", "quantity"}
     assert asked_types("who approves the discount request") != ()
     assert asked_types("reset the unit after a power cut") == ()
+
+
+def test_a_number_of_days_is_singular_for_one() -> None:
+    assert [PHRASES.days("en", n) for n in (0, 1, 2)] == ["0 days", "1 day", "2 days"]
+    assert PHRASES.days("zh", 1) == "1天"
+    line = PHRASES.say(
+        "en",
+        "brief_last_contact",
+        channel="call",
+        date="Thursday",
+        days=PHRASES.days("en", 1),
+        id="I1",
+    )
+    assert "1 day ago" in line

@@ -88,6 +88,11 @@ class Phrases:
             year=day.year,
         )
 
+    def days(self, lang: str, count: int) -> str:
+        """A number of days in words: "1 day", "3 days", "3天"."""
+        one, many = self.labels[lang]["days"]
+        return str(one if count == 1 else many).format(n=count)
+
     def money(self, lang: str, amount: Any, currency: str) -> str:
         """Cents only when there are any: 76,000 USD, 384.75 USD, 76,000美元; never rounded."""
         unit = self.label(lang, "currency", currency)

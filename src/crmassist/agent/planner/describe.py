@@ -36,6 +36,9 @@ class Describer:
     def money(self, amount: Any, currency: str) -> str:
         return self.phrases.money(self.lang, amount, currency)
 
+    def days(self, count: int) -> str:
+        return self.phrases.days(self.lang, count)
+
     def join(self, items: list[str]) -> str:
         return join(items, self.lang)
 
@@ -75,7 +78,7 @@ class Describer:
             "brief_last_contact",
             date=self.day(when),
             channel=self.label("channel", last["channel"]),
-            days=(self.today - when).days,
+            days=self.days((self.today - when).days),
             id=last["id"],
         )
         return line + " " + self._since(view, when)
@@ -239,7 +242,7 @@ class Describer:
         lines = [
             f"{s['account_name']} [{s['account_id']}]: {self.label('tier', s['tier'])} — "
             + self.say(
-                "segment_reasons", days=s["recency_days"], orders=s["orders_12m"],
+                "segment_reasons", days=self.days(s["recency_days"]), orders=s["orders_12m"],
                 revenue=self.money(s["revenue_12m"], s["currency"]), **s["scores"],
             )
             for s in segments[:10]
@@ -360,6 +363,8 @@ class Describer:
         if code == "churn_risk":
             return self.join(self.risk_reasons(details))
         values = {k: self.day(v) if k in ("last", "since") else v for k, v in details.items()}
+        if "days" in values:
+            values["days"] = self.days(int(values["days"]))
         if code == "open_deal":
             values["stage"] = self.label("stage", values.get("stage"))
         key = f"stage_reason_{code}"
