@@ -152,6 +152,23 @@ def test_importing_the_package_stays_cheap() -> None:
 
 
 @pytest.mark.slow
+def test_the_ner_engine_loads_without_torch_or_transformers() -> None:
+    """presidio and spaCy would import both (seconds of a cold start) and use neither; the
+    redactor still finds a name by NER, and torch imports as usual afterwards."""
+    code = (
+        "import sys\n"
+        "from crmassist.privacy.engine import shared_engine\n"
+        "engine = shared_engine(True)\n"
+        "text = 'Yesterday I met John Smith at the plant in Ohio.'\n"
+        "people = [e.text for e in engine.artifacts([text], 8)[0].entities]\n"
+        "assert people == ['John Smith'], people\n"
+        "assert not {'torch', 'transformers'} & set(sys.modules), 'heavy stack imported'\n"
+        "import torch\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.slow
 def test_building_and_redacting_needs_no_network(tmp_path: Path) -> None:
     """spaCy loads from the installed package, tldextract from its bundled snapshot."""
     script = f"""

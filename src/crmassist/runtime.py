@@ -142,9 +142,9 @@ class Runtime:
 
         people = self.known_names()
         redactor = build_redactor(self.settings, self.sessions, people)
-        return redactor.with_public_values(self.public_strings(redactor, people))
+        return redactor.with_public_values(self.public_strings(people))
 
-    def public_strings(self, redactor: Redactor, people: Sequence[str]) -> set[str]:
+    def public_strings(self, people: Sequence[str]) -> set[str]:
         """Strings that are never personal data here: published contact points, and the
         CRM's own names of things: customer organisations (the NER model sometimes takes
         "Acme" for a person), products and knowledge-base titles ("FlowGuard Industrial"
@@ -163,26 +163,19 @@ class Runtime:
         words = {w.strip(".,&():") for name in names for w in name.split()}
         their_words = {w for name in people for w in name.split()}
         things = set(names) | {w for w in words if len(w) >= 3 and w[:1].isupper()}
-        return self.published_contact_points(redactor) | (things - their_words)
+        return self.published_contact_points() | (things - their_words)
 
-    def published_contact_points(self, redactor: Redactor) -> set[str]:
+    def published_contact_points(self) -> set[str]:
         """Emails and phone numbers printed in public KB articles: published, so not private."""
         from crmassist.domain.enums import Audience
         from crmassist.domain.models import KnowledgeArticle
-        from crmassist.privacy import EntityType
+        from crmassist.privacy.detectors import contact_points
 
         with self.sessions() as session:
             texts = session.scalars(
                 sa.select(KnowledgeArticle.body).where(KnowledgeArticle.audience == Audience.PUBLIC)
-            ).all()
-        found = redactor.detect_many(list(texts))
-        kinds = (EntityType.EMAIL, EntityType.PHONE)
-        return {
-            t[d.start : d.end]
-            for t, ds in zip(texts, found, strict=True)
-            for d in ds
-            if d.entity_type in kinds
-        }
+            )
+            return contact_points(texts)
 
     def known_names(self) -> list[str]:
         """Names the CRM knows (users and contacts): the redactor catches them in any text."""
@@ -199,9 +192,7 @@ class Runtime:
         if "redactor" in self.__dict__:
             people = self.known_names()
             updated = self.redactor.with_known_names(people)
-            self.__dict__["redactor"] = updated.with_public_values(
-                self.public_strings(updated, people)
-            )
+            self.__dict__["redactor"] = updated.with_public_values(self.public_strings(people))
 
     def indexer(self) -> Indexer:
         from crmassist.ingest.chunking import Chunker

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from crmassist.privacy import validators
-from crmassist.privacy.entities import Detection, EntityType
+from crmassist.privacy.entities import Detection, EntityType, token_spans
 
 Span = tuple[int, int]
 Accept = Callable[[str, re.Match[str]], Span | None]
@@ -498,6 +498,19 @@ def resolve_overlaps(
         if not _overlaps(det.start, det.end, [(k.start, k.end) for k in kept]):
             kept.append(det)
     return sorted(kept, key=lambda d: d.start)
+
+
+def contact_points(texts: Iterable[str]) -> set[str]:
+    """The e-mail addresses and phone numbers in `texts`, by their patterns alone (no model
+    finds more of either): what an organisation prints on its public pages, found in
+    milliseconds rather than the seconds a full redaction of every article takes."""
+    kinds = {EntityType.EMAIL, EntityType.PHONE}
+    finders = [f for f in STATIC_DETECTORS if set(f.entity_types) <= kinds]
+    found: set[str] = set()
+    for text in texts:
+        detections = [d for f in finders for d in f.find(text) if d.score >= MASK_SCORE]
+        found |= {text[d.start : d.end] for d in resolve_overlaps(detections, token_spans(text))}
+    return found
 
 
 def _overlaps(start: int, end: int, spans: Iterable[Span]) -> bool:

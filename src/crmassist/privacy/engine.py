@@ -15,26 +15,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from presidio_analyzer import (
-    AnalyzerEngine,
-    EntityRecognizer,
-    LocalRecognizer,
-    PatternRecognizer,
-    RecognizerRegistry,
-    RecognizerResult,
-)
-from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
-from presidio_analyzer.nlp_engine import (
-    NerModelConfiguration,
-    NlpArtifacts,
-    NoOpNlpEngine,
-    SpacyNlpEngine,
-)
-from presidio_analyzer.predefined_recognizers import (
-    SpacyRecognizer,
-    UkNinoRecognizer,
-    UsSsnRecognizer,
-)
+from crmassist.privacy.lean_imports import UNUSED_BY_THE_REDACTOR, hidden
+
+with hidden(*UNUSED_BY_THE_REDACTOR):
+    import spacy
+    from presidio_analyzer import (
+        AnalyzerEngine,
+        EntityRecognizer,
+        LocalRecognizer,
+        PatternRecognizer,
+        RecognizerRegistry,
+        RecognizerResult,
+    )
+    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+    from presidio_analyzer.nlp_engine import (
+        NerModelConfiguration,
+        NlpArtifacts,
+        NoOpNlpEngine,
+        SpacyNlpEngine,
+    )
+    from presidio_analyzer.predefined_recognizers import (
+        SpacyRecognizer,
+        UkNinoRecognizer,
+        UsSsnRecognizer,
+    )
 
 from crmassist.privacy.addresses import address_detectors
 from crmassist.privacy.detectors import (
@@ -155,8 +159,6 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         self.pipeline: Language | None = None
 
     def load(self) -> None:
-        import spacy
-
         nlp = spacy.load(SPACY_MODEL, exclude=_NOT_NEEDED_FOR_NER)
         ner = cast("SpacyNer", nlp.get_pipe("ner"))
         other_labels = [label for label in ner.labels if label != "PERSON"]
