@@ -191,6 +191,42 @@ def test_a_knowledge_answer_needs_an_article_about_the_question(
     assert isinstance(answer, str) and "[KB-0005]" in answer
 
 
+@pytest.mark.slow
+def test_a_customer_question_is_answered_from_the_note_that_holds_it(
+    intents: IntentClassifier,
+) -> None:
+    """Read as a knowledge-base question, a question naming a customer is checked against
+    every note the answer would show, not only the two ranked first: the third note here
+    holds the answer, and it leads."""
+    article = {
+        "record_id": "KB-0006", "cite": "[KB-0006]", "title": "AquaSense Cloud",
+        "text": "AquaSense Cloud\nThe dashboard lists every paired device. Pair a device first.",
+    }  # fmt: skip
+    notes = [
+        {"record_id": f"I0000{n}", "cite": f"[I0000{n}]", "snippet": text, "text": text}
+        for n, text in enumerate(
+            [
+                "Call — Acme Corporation, 2026-11-02\nBudget call. Finance signs in January.",
+                "Email — Acme Corporation, 2026-10-28\nSent the revised quote for the skids.",
+                "Meeting — Acme Corporation, 2026-10-20\nAquaSense demo. They want every "
+                "purifier on one dashboard: 40 devices in all.",
+            ],
+            1,
+        )
+    ]
+    found = [{"account_id": "A001", "account_name": "Acme Corporation", "score": 100.0}]
+    calls = [
+        ("search_knowledge", {"query": "q"}, [article], False),
+        ("find_customer", {"name": "Acme Corporation"}, found, False),
+        ("search_interactions", {"query": "q", "account_id": "A001"}, notes, False),
+    ]
+    question = "how many devices did acme want on the aquasense dashboard?"
+    step = planner(intents).next_step(turn(question, calls=calls, chosen="search_knowledge"), TOOLS)
+    assert isinstance(step, str) and "[KB-0006]" not in step
+    assert step.index("[I00003]") < step.index("[I00001]")
+    assert "40 devices" in step
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [

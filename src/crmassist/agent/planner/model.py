@@ -55,6 +55,8 @@ _TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, C
 KB_SUPPORT = 0.34
 """A knowledge-base answer needs at least this share of the question's terms (customer
 names aside) in the article it quotes: a question no article is about gets asked back."""
+NOTES_SHOWN = 5
+"""Notes an answer lists; the one holding most of the question's terms leads."""
 _LAST_PIPELINE = re.compile(r"^Last pipeline query: (\{.*\})$", re.MULTILINE)
 
 NEEDS_CUSTOMER = {"customer_overview", "open_tickets", "draft_follow_up", "log_interaction"}
@@ -266,7 +268,7 @@ class Planner:
         reading = turn.reading
         if reading is None or reading.intent not in (None, NONE, "pipeline_query"):
             return None
-        if notes and self._coverage(turn, notes) >= KB_SUPPORT:
+        if notes and self._coverage(turn, notes, NOTES_SHOWN) >= KB_SUPPORT:
             return None
         if reading.intent == "pipeline_query":
             return self._pipeline_query(turn, None)
@@ -383,10 +385,11 @@ class Planner:
         best = other if self._held(turn, other) > held else first
         return [best, *(r for r in results if r is not best)]
 
-    def _coverage(self, turn: Turn, results: list[dict[str, Any]]) -> float:
+    def _coverage(self, turn: Turn, results: list[dict[str, Any]], first: int = 2) -> float:
         """The share of the question's terms (customer names aside: "why is Acme a
-        champion?" is not about pumps) found in the best of the first two results."""
-        return max((self._held(turn, r) for r in results[:2]), default=0.0)
+        champion?" is not about pumps) found in the best of the first results: two
+        articles, or the notes an answer shows (it leads with the one holding most)."""
+        return max((self._held(turn, r) for r in results[:first]), default=0.0)
 
     def _held(self, turn: Turn, result: dict[str, Any]) -> float:
         """The share of the question's terms in one result; across languages, a word is
@@ -423,7 +426,7 @@ class Planner:
             if account is None or account.startswith(("!", "?")):
                 return None  # a customer the asker cannot see: the article still helps
             return self._search_interactions(turn, account)
-        if notes and self._coverage(turn, notes) >= self._coverage(turn, articles):
+        if notes and self._coverage(turn, notes, NOTES_SHOWN) >= self._coverage(turn, articles):
             return self._search_interactions(turn, None)
         return None
 
@@ -492,7 +495,7 @@ class Planner:
         scope = say("notes_scope_period", period=period) if period else ""
         if not results:
             return say("notes_none", scope=scope)
-        shown = self._most_relevant_first(turn, results[:5])
+        shown = self._most_relevant_first(turn, results[:NOTES_SHOWN])
         lines = [f"{self._note_header(turn, r['snippet'])} {r['cite']}" for r in shown]
         lines[0] += "".join(f"\n  - {line}" for line in self._quoted(turn, shown[0], lines[0]))
         return say("notes_intro", count=len(results), scope=scope) + "\n" + compose.bullet(lines)
