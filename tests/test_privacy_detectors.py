@@ -525,6 +525,8 @@ def test_addresses(text: str, address: str) -> None:
         "Route 66 is long",
         "Billing address: Aniela Sawicka\n",
         "Suite 5\nroom",
+        "across 120 (CNY 23, USD 97) deals",
+        "共11 (EUR 8, GBP 3)个商机",
     ],
 )
 def test_address_negatives(text: str) -> None:

@@ -97,8 +97,12 @@ _NOT_A_STREET = re.compile(
 """A sentence word, not a street, before a number: "During 2007, UBS invested …"."""
 
 
+_CURRENCY_AMOUNT = re.compile(r"[A-Z]{3}[ \t]+[0-9]")
+"""An amount after its ISO currency code ("CNY 23, USD 5"), not a street and house number."""
+
+
 def _accept_en_address(text: str, match: re.Match[str]) -> Span | None:
-    if _NOT_A_STREET.match(match.group()):
+    if _NOT_A_STREET.match(match.group()) or _CURRENCY_AMOUNT.match(match.group()):
         return None
     return match.span()
 
