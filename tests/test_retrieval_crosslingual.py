@@ -143,3 +143,18 @@ def test_an_embedded_index_without_a_recorded_model_counts_as_changed(tmp_path: 
     assert reopened.model_changed()
     with pytest.raises(CollectionMismatchError, match="without a recorded model"):
         reopened.count()
+
+
+def test_a_chinese_question_finds_the_english_only_article(e5: Runtime) -> None:
+    """Each language's articles are ranked apart; Chinese words never occur in English
+    articles, so English ones are ranked by meaning (and by any Latin codes) alone: the
+    Chinese articles, which share the question's words, do not push the answer out."""
+    with e5.sessions() as session:
+        admin = principal_for(session, "U5")
+    asked = {
+        "饮水机冷水出口出来的是常温水": "KB-0016",
+        "寄回设备之前要先申请什么编号": "KB-0018",
+    }
+    for question, article in asked.items():
+        found = e5.retriever().search(admin, SearchRequest(question, sources=(SourceType.KB,)))
+        assert article in [c.record_id for c in found], question

@@ -143,6 +143,7 @@ def hybrid_query(
     using: str = DENSE,
 ) -> HybridQuery[F] | None:
     """Dense and BM25 prefetches fused by RRF, the access filter inside each; None = no hits.
+    A query without BM25 terms is ranked by the dense prefetch alone.
 
     The filter sits in every prefetch (not only at the top) so no stage can rank, or leak
     through fusion, a point the caller may not see. With `scoped_idf`, BM25's IDF is computed
@@ -155,10 +156,9 @@ def hybrid_query(
     restricted = filter_or_none(flt)
     n = prefetch_limit(limit)
     corpus = restricted if scoped_idf else None
-    prefetches = [
-        dialect.prefetch(list(dense), using, restricted, n, None),
-        dialect.prefetch(dialect.sparse(sparse), SPARSE, restricted, n, corpus),
-    ]
+    prefetches = [dialect.prefetch(list(dense), using, restricted, n, None)]
+    if sparse.indices:  # no term to match (a question in another script): meaning alone
+        prefetches.append(dialect.prefetch(dialect.sparse(sparse), SPARSE, restricted, n, corpus))
     return HybridQuery(prefetches, dialect.rrf(RRF_K), restricted, limit)
 
 

@@ -8,6 +8,7 @@ same `<PERSON_…>` token that the indexed notes carry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,19 +117,34 @@ class Retriever:
         the top; the reader then picks among them by meaning.
         """
         dense = encoder.embed_query(query).tolist()
-        sparse = self._sparse.embed_query(query)
         own = detect_lang(query)
         languages = sorted(self._kb_languages, key=lambda lang: (lang != own, lang))
-        partitions: list[Condition] = [
-            all_of(condition, match(PayloadKey.LANG, lang)) for lang in languages
+        partitions: list[tuple[str, Condition]] = [
+            (lang, all_of(condition, match(PayloadKey.LANG, lang))) for lang in languages
         ]
         rankings = [
             _one_per_record(
-                self._store.hybrid_search(dense, sparse, part, k * OVERFETCH, using=MULTILINGUAL)
+                self._store.hybrid_search(
+                    dense,
+                    self._sparse.embed_query(_matchable(query, lang)),
+                    part,
+                    k * OVERFETCH,
+                    using=MULTILINGUAL,
+                )
             )
-            for part in partitions or [condition]
+            for lang, part in partitions or [(own, condition)]
         ]
         return [hit for turn in zip_longest(*rankings) for hit in turn if hit is not None]
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]+")
+
+
+def _matchable(query: str, lang: str) -> str:
+    """The query's words that can match text in `lang` word for word: Chinese words never
+    occur in English articles, so ranking those by them only adds noise to the meaning;
+    codes and names in Latin letters ("E5", "AquaSense") occur in articles of any language."""
+    return _HAN.sub(" ", query) if lang == "en" else query
 
 
 def search_filter(principal: Principal, request: SearchRequest) -> Condition:
