@@ -161,6 +161,29 @@ def test_a_list_of_deals_leads_with_its_total() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("deals that should close in january", {"close_period": "january"}),
+        ("which deals are closing this quarter", {"close_period": "this quarter"}),
+        ("open opportunities past the close date", {"slipped": True}),
+        ("deals not closed yet in EMEA", {"regions": ["EMEA"], "open_only": True}),
+        ("how many euros are in my unclosed deals",
+         {"metric": "sum", "open_only": True, "mine": "me"}),
+        ("count of deals by close month",
+         {"metric": "count", "group_by": "close_month", "sort": "group_asc"}),
+        ("计划下季度成交的商机", {"close_period": "下季度"}),
+        ("超过成交日期仍未关闭的商机", {"slipped": True}),
+        ("上季度成交了几单", {"close_period": "上季度", "stages": ["closed_won"], "metric": "count"}),
+        ("closed deals last year",
+         {"close_period": "last year", "stages": ["closed_won", "closed_lost"]}),
+    ],
+)  # fmt: skip
+def test_closing_is_a_date_unless_the_deal_is_closed(text: str, expected: dict[str, Any]) -> None:
+    """ "Close" and 预计成交 speak of the close date; "closed" and 成交了 of the stage."""
+    assert read(text) == expected
+
+
+@pytest.mark.parametrize(
     ("start", "end", "en", "zh"),
     [
         ("2017-07-01", "2017-09-30", "Q3 2017", "2017年第三季度"),

@@ -191,6 +191,59 @@ def test_a_knowledge_answer_needs_an_article_about_the_question(
     assert isinstance(answer, str) and "[KB-0005]" in answer
 
 
+class FixedReading(IntentClassifier):
+    """The real classifier's intents and labels, with one reading fixed: what the planner
+    does with an unsure reading, whatever the model makes of a wording."""
+
+    def __init__(self, real: IntentClassifier, ranked: tuple[tuple[str, float], ...]) -> None:
+        super().__init__(list(real.specs.values()), real.fitted, real.encoder, real.bar)
+        self.ranked = ranked
+
+    def read(self, text: str) -> Reading:
+        return Reading(self.ranked, self.bar)
+
+
+@pytest.mark.slow
+def test_an_unsure_reading_is_settled_by_an_article_that_holds_the_question(
+    intents: IntentClassifier,
+) -> None:
+    """Below the bar with the knowledge base among the likely readings, the articles are
+    searched: one holding most of the question's terms answers; otherwise, or when the
+    question has a single term, the question is asked back without that reading."""
+    unsure = (("open_tickets", 0.40), ("search_knowledge", 0.35), ("find_customer", 0.15))
+    reader = Planner(FixedReading(intents, unsure), Phrases(PROMPTS), LEXICON, Vocabulary())
+    question = "the cold tap only gives warm water"
+    assert reader.next_step(turn(question), TOOLS) == ("search_knowledge", {"query": question})
+    cooling = {
+        "record_id": "KB-0016", "cite": "[KB-0016]", "title": "Dispenser not cooling",
+        "text": "Dispenser not cooling\nWarm water from the cold tap: check the COLD switch.",
+    }  # fmt: skip
+    found = [("search_knowledge", {"query": question}, [cooling], False)]
+    answer = reader.next_step(turn(question, calls=found), TOOLS)
+    assert isinstance(answer, str) and "[KB-0016]" in answer
+    elsewhere = {**cooling, "text": "Invoices\nInvoices are due within 30 days."}
+    missed = [("search_knowledge", {"query": question}, [elsewhere], False)]
+    asked = reader.next_step(turn(question, calls=missed), TOOLS)
+    assert isinstance(asked, Clarification)
+    assert "search_knowledge" not in [c["intent"] for c in asked.choices]
+    one_term = [("search_knowledge", {"query": "cold?"}, [cooling], False)]
+    assert isinstance(reader.next_step(turn("cold?", calls=one_term), TOOLS), Clarification)
+
+
+@pytest.mark.slow
+def test_a_deal_stage_makes_a_customer_ranking_a_pipeline_question(
+    intents: IntentClassifier,
+) -> None:
+    """The value tiers rank customers by orders; ranked by deals won, it is the pipeline's."""
+    tiers = (("customer_segments", 0.9), ("pipeline_query", 0.05))
+    reader = Planner(FixedReading(intents, tiers), Phrases(PROMPTS), LEXICON, Vocabulary())
+    step = reader.next_step(turn("top 3 customers by revenue from won deals"), TOOLS)
+    assert isinstance(step, tuple) and step[0] == "pipeline_query"
+    assert step[1]["stages"] == ["closed_won"] and step[1]["group_by"] == "account"
+    plain = reader.next_step(turn("who are our most valuable customers"), TOOLS)
+    assert isinstance(plain, tuple) and plain[0] == "customer_segments"
+
+
 @pytest.mark.slow
 def test_a_customer_question_is_answered_from_the_note_that_holds_it(
     intents: IntentClassifier,
@@ -296,6 +349,10 @@ def test_task_arguments() -> None:
         ("和西湖酒店通话，他们问报价多少", False),  # reported speech is a report
         ("log a call with Acme: what's next? they want 40 units", False),  # says "log"
         ("Met Maria, budget approved", False),
+        ("pump makes a grinding noise at start-up - what should the tech check", True),
+        ("filter light stays on after the swap, why", True),
+        ("Visited Lars, when the board approves they sign", False),  # "when" subordinates
+        ("Called Priya: what a relief, they renewed", False),  # an exclamation
     ],
 )
 def test_a_question_is_told_from_a_report(text: str, question: bool) -> None:

@@ -55,6 +55,8 @@ _TERMS = Bm25Encoder()  # the search index's own tokenizer: stems, stop words, C
 KB_SUPPORT = 0.34
 """A knowledge-base answer needs at least this share of the question's terms (customer
 names aside) in the article it quotes: a question no article is about gets asked back."""
+UNSURE_KB_SUPPORT = 0.5
+"""What an article must hold of a question whose reading was unsure to answer it."""
 NOTES_SHOWN = 5
 """Notes an answer lists; the one holding most of the question's terms leads."""
 _LAST_PIPELINE = re.compile(r"^Last pipeline query: (\{.*\})$", re.MULTILINE)
@@ -69,6 +71,8 @@ MAY_NAME_CUSTOMER = {
     "lifecycle_history",
 }
 MAY_NAME_CUSTOMER |= {"set_reminder"}
+READ_ORDERS = ("customer_segments", "customer_value")
+"""Intents whose tools rank customers by their orders: they know no deal stage."""
 WRITES_ON_REPORT = ("log_interaction",)
 """Intents that write what the user reports: never the reading of a question."""
 
@@ -225,6 +229,8 @@ class Planner:
             intent = "search_knowledge"
         if intent in (None, NONE, "pipeline_query") and self._about_a_customer(turn, intent):
             intent = "search_interactions"  # answered only if the notes hold it (below)
+        if intent is None and "search_knowledge" in turn.reading.likeliest():
+            intent = "search_knowledge"  # answered only if an article holds it (below)
         if intent is None:
             return self._clarify(turn, turn.reading)
         if intent == NONE:
@@ -365,11 +371,20 @@ class Planner:
         if not results:
             return self.phrases.say(turn.lang, "kb_none")
         results = self._answering_first(turn, results)
-        if self._coverage(turn, results) < KB_SUPPORT and turn.reading is not None:
+        if not self._kb_holds(turn, results) and turn.reading is not None:
             return self._clarify(turn, turn.reading, exclude=("search_knowledge",))
         wanted = None if self._same_language(turn, results[0]) else self._translations(turn)
         extract = compose.best_sentences(turn.request, results, wanted=wanted)
         return self.phrases.say(turn.lang, "kb_intro") + "\n" + extract.markdown()
+
+    def _kb_holds(self, turn: Turn, results: list[dict[str, Any]]) -> bool:
+        """The articles answer the question: they hold enough of its terms, and when the
+        reading was unsure (the knowledge base one likely reading among others), most of
+        them and more than one: the evidence then decides instead of a question back."""
+        if turn.reading is None or turn.reading.intent is not None:
+            return self._coverage(turn, results) >= KB_SUPPORT
+        wanted = len(self._wanted_terms(turn))
+        return wanted >= 2 and self._coverage(turn, results) >= UNSURE_KB_SUPPORT
 
     def _answering_first(self, turn: Turn, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The knowledge base ranks each language apart and takes them in turns, the
@@ -586,12 +601,15 @@ class Planner:
     def _reads_as_pipeline(self, turn: Turn, intent: str | None, unsure: bool) -> bool:
         """Text the pipeline parser reads as a pipeline question: a measure only pipelines
         have ("win rate", "median", "sales cycle") where the intent reads as a knowledge
-        question or not at all; or, unclassified, a follow-up of the last pipeline question
+        question or not at all; a deal stage where it reads as a ranking of customers by
+        their orders; or, unclassified, a follow-up of the last pipeline question
         ("only negotiation") or two things to count by ("lost in 2q 2017")."""
         reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
         pipeline_only = reading.get("metric") in pipeline_reading.PIPELINE_MEASURES
         if pipeline_only and (unsure or intent == "search_knowledge"):
             return True
+        if intent in READ_ORDERS and "stages" in reading:
+            return True  # "top 5 customers by won amount": deal stages are the pipeline's
         if not unsure:
             return False
         if turn.last_pipeline is not None:

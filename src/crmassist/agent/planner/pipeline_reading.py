@@ -68,6 +68,8 @@ _WORDS = frozenset(
         "qualified",
         "prospecting",
         "prospects",
+        "close",
+        "closes",
         "closed",
         "closing",
         "won",
@@ -248,6 +250,7 @@ _MEASURES = (
     (r"\baverage\b|\bmean\b|\btypical\b|平均|均值", "average"),
     (r"\b(?:total|sum|revenue|value|worth|how much|amount|bookings|sales volume|turnover)\b"
      r"|金额|总额|收入|营收|多少钱|业绩|销售额|总值|合计", "sum"),
+    (r"\bhow many (?:dollars|bucks|euros|pounds|usd|eur|gbp|yuan|rmb)\b", "sum"),
     (r"\bhow many\b|\bcount\b|\bnumber of\b|多少个|几个|数量|多少单|多少笔|几单|多少商机", "count"),
     (r"多少", "sum"),
 )  # fmt: skip
@@ -262,6 +265,8 @@ _EXTREMES = (
     (r"\b(?:smallest|min(?:imum)?|lowest)\s+(?:[a-z]+\s+)?(?:deal|amount)\b"
      r"|最小的?(?:一笔|单|商机)?", "min"),
 )  # fmt: skip
+_CLOSE_DATE_ZH = re.compile(r"(?:预计|预期|计划|将会?|要|能|会)\s*成交|成交(?:日期|时间|日)")
+"""成交 as the close date, not a won deal: 预计成交 (expected to close), 成交日期."""
 _STAGES = (
     (r"\bnegotiat\w*|谈判|议价", ["negotiation"]),
     (r"\bproposals?\b|\bquot(?:e|es|ed|ing)\b|报价|方案", ["proposal"]),
@@ -272,11 +277,15 @@ _STAGES = (
     (r"\bclosed[ _-]?lost\b|\blost\b|\blos(?:e|es|ing|s|ses)\b|输单|丢单|失单|输掉|丢了|输了|输",
      ["closed_lost"]),
 )  # fmt: skip
-_CLOSED = re.compile(r"\bclosed\b|已关闭|已结束|关闭的")
+_CLOSED = re.compile(r"(?<!not )(?<!not yet )\bclosed\b|已关闭|已结束|(?<!未)关闭的")
 _OPEN = re.compile(
-    r"\bopen\b|\bactive\b|\bin progress\b|\blive\b|进行中|未关闭|在跟|未成交|在途|跟进中"
+    r"\bopen\b|\bactive\b|\bin progress\b|\blive\b|\bunclosed\b|\bnot (?:yet )?closed\b"
+    r"|进行中|未关闭|在跟|未成交|在途|跟进中|还没关|没关|未关"
 )
-_SLIPPED = re.compile(r"\b(?:slipped|slipping|overdue|past due|missed)\b|延期|逾期|推迟")
+_SLIPPED = re.compile(
+    r"\b(?:slipped|slipping|overdue|past due|missed)\b|\bpast (?:their |its |the )?"
+    r"(?:expected )?close date|延期|逾期|推迟|(?:过了|超过|超出)\S{0,3}成交日期"
+)
 _DIMENSIONS = (
     (r"reps?|sales ?(?:reps?|people|persons?|man|men)|salespeople|salesperson|sellers?|owners?|"
      r"agents?|account managers?|persons?|people|销售员|销售|负责人|业务员|谁", "owner"),
@@ -290,6 +299,8 @@ _DIMENSIONS = (
     (r"quarters?|quarterly|季度", "close_quarter"),
     (r"stages?|phases?|阶段", "stage"),
 )  # fmt: skip
+_CLOSE_DATE = r"(?:(?:expected\s+)?clos(?:e|ing)\s+(?:date\s+)?)"
+"""What may stand between a cue and a date dimension: "by close quarter"."""
 _GROUP_CUE = r"\bby\b|\bper\b|\beach\b|\bacross\b|\bbroken down by\b|\bsplit by\b|按|各|每个?|分"
 _WHICH_CUE = r"\bwhich\b|\bwhat\b|\bwho\b|哪个|哪位|哪些|哪家|哪一个|哪一位|谁"
 _MOST = re.compile(
@@ -349,7 +360,8 @@ def _read_measure(r: _Reading) -> None:
 
 
 def _read_stages(r: _Reading) -> None:
-    stages = [s for pattern, found in _STAGES if re.search(pattern, r.text) for s in found]
+    text = _CLOSE_DATE_ZH.sub(" ", r.text)
+    stages = [s for pattern, found in _STAGES if re.search(pattern, text) for s in found]
     if not stages and _CLOSED.search(r.text) and not re.search(r"\bclos(?:e|ing)\b", r.text):
         stages = ["closed_won", "closed_lost"]
     if stages and r.args.get("metric") not in ("win_rate", "win_rate_value"):
@@ -427,7 +439,9 @@ def _dimension(text: str, cue: str) -> str | None:
     for cue_match in re.finditer(cue, text):
         after = text[cue_match.end() : cue_match.end() + 40]
         for pattern, dimension in _DIMENSIONS:
-            if re.match(rf"\s*(?:the\s+|of\s+|one\s+|\d+\s+)?(?:{pattern})(?![a-z])", after):
+            if re.match(
+                rf"\s*(?:the\s+|of\s+|one\s+|\d+\s+)?{_CLOSE_DATE}?(?:{pattern})(?![a-z])", after
+            ):
                 return dimension
         if cue_match.group() in ("who", "谁"):
             return "owner"

@@ -264,6 +264,12 @@ _QUESTION_EN = re.compile(
     r"does|do|has|have|had|will|would|should|could|can|any|anything)\b",
     re.IGNORECASE,
 )
+_QUESTION_CLAUSE_EN = re.compile(
+    r"(?:[,;:.!?]|\s[-–—])\s*(?:what(?!\s+an?\b)|where|which|who|whom|whose|why|how)\b",
+    re.IGNORECASE,
+)
+"""A question after a report: "urgent ticket, nobody answered in 50 min - who takes over".
+Not "when" (", when the budget is approved they sign") nor "what a" (an exclamation)."""
 _QUESTION_ZH = re.compile(
     r"吗\s*$|呢\s*$|什么|多少|几[个号点天次月年时位台支家]|哪[个天些里家位儿]|为什么|为啥|怎么|怎样|"
     r"谁|是否|有没有|是不是|能不能|会不会"
@@ -282,5 +288,7 @@ def asks_a_question(text: str) -> bool:
     if _EXPLICIT_LOG.search(text):
         return False
     if _QUESTION_MARK.search(text) or _QUESTION_EN.search(text):
+        return True
+    if _QUESTION_CLAUSE_EN.search(text) and not _REPORTED.search(text):
         return True
     return bool(_QUESTION_ZH.search(text)) and not _REPORTED.search(text)
