@@ -292,20 +292,20 @@ def test_an_unsure_reading_comes_back_as_choices_in_json_and_sse(
     sample_rt: Runtime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Below the confidence bar the reply asks back and carries `choices`; sending a
-    choice's message with its intent answers that reading."""
+    """Below the confidence bar, a request no record settles is asked back and the reply
+    carries `choices`; sending a choice's message with its intent answers that reading."""
     monkeypatch.setattr(sample_rt.intents, "bar", 1.0)  # nothing is sure enough
     asked = client.post(
-        "/v1/chat", headers=keys["U001"], json={"message": "how do I fix error E3?"}
+        "/v1/chat", headers=keys["U001"], json={"message": "pipeline by stage"}
     )
     reply = asked.json()
-    assert reply["choices"] and reply["choices"][0]["intent"] == "search_knowledge"
-    assert reply["choices"][0]["message"] == "how do I fix error E3?"
+    assert reply["choices"] and reply["choices"][0]["intent"] == "pipeline_query"
+    assert reply["choices"][0]["message"] == "pipeline by stage"
     assert "Did you mean" in reply["answer"] and not reply["tool_calls"]
 
     headers = {**keys["U001"], "Accept": "text/event-stream"}
     with client.stream(
-        "POST", "/v1/chat", headers=headers, json={"message": "how do I fix error E3?"}
+        "POST", "/v1/chat", headers=headers, json={"message": "pipeline by stage"}
     ) as response:
         final = response.iter_text()
         streamed = "".join(final).strip().split("\n\n")[-1]
@@ -317,8 +317,8 @@ def test_an_unsure_reading_comes_back_as_choices_in_json_and_sse(
         json={"message": picked["message"], "intent": picked["intent"],
               "conversation_id": reply["conversation_id"]},
     ).json()  # fmt: skip
-    assert answered["choices"] == [] and answered["tool_calls"][0]["name"] == "search_knowledge"
-    assert "KB-0003" in answered["answer"]
+    assert answered["choices"] == [] and answered["tool_calls"][0]["name"] == "pipeline_query"
+    assert "| stage |" in answered["answer"]
     bad = client.post(
         "/v1/chat", headers=keys["U001"], json={"message": "hi", "intent": "DROP TABLE"}
     )

@@ -357,12 +357,12 @@ def test_an_unsure_reading_is_asked_back_with_buttons_and_a_click_answers_it(
     app_rt: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     monkeypatch.setattr(app_rt.intents, "bar", 1.0)  # nothing is sure enough
     count = _count(stub, "chat.postMessage")
-    post_event(client, mention(DANA, "how do I fix error E3?", "900.1"))
+    post_event(client, mention(DANA, "pipeline by stage", "900.1"))
     asked = stub.wait_for("chat.postMessage", count=count + 1)[-1]
     blocks = json.loads(asked["blocks"]) if isinstance(asked["blocks"], str) else asked["blocks"]
     buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
     assert buttons[0]["action_id"] == "choose_reading:0"
-    assert buttons[0]["text"]["text"].startswith("the knowledge base")
+    assert buttons[0]["text"]["text"].startswith("pipeline numbers")
     monkeypatch.undo()  # the click itself is answered at the normal bar
     action = {
         "type": "block_actions", "team": {"id": "T1"}, "user": {"id": DANA},
@@ -373,4 +373,4 @@ def test_an_unsure_reading_is_asked_back_with_buttons_and_a_click_answers_it(
     before = _count(stub, "chat.postMessage")
     assert post_form(client, {"payload": json.dumps(action)}).status_code == 200
     answer = stub.wait_for("chat.postMessage", count=before + 1)[-1]
-    assert answer["thread_ts"] == "900.1" and "KB-0003" in answer["text"]
+    assert answer["thread_ts"] == "900.1" and "stage" in answer["text"]

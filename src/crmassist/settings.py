@@ -134,7 +134,8 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="The offline planner acts on its reading of a request at this calibrated "
-        "confidence or more; below it, it asks back with the likeliest readings.",
+        "confidence or more; below it, it asks back with the likeliest readings, unless an "
+        "article or the named customer's notes hold the question (docs/agent.md).",
     )
     pii_to_llm: bool = Field(
         default=False,
