@@ -234,3 +234,16 @@ def test_names_of_things_the_crm_knows_are_not_people(plain: Redactor) -> None:
     after = [text[d.start : d.end] for d in public.detect_many([text], cautious=True)[0]]
     assert "FlowGuard Industrial" in before and "FlowGuard Industrial" not in after
     assert any("Zbygniewa" in found for found in after)
+
+
+def test_a_name_inside_a_known_organisation_name_is_part_of_that_name(plain: Redactor) -> None:
+    """A tagger reads 金鸡湖 (Jinji Lake) as a surname and a given name; written inside the
+    account's name it is the account, and the same characters elsewhere still count."""
+    account = "苏州金鸡湖商务中心"
+    asked = f"{account}有哪些在跟的商机"
+    elsewhere = "联系人金鸡湖说下周再谈"
+    public = plain.with_public_values({account})
+    found = [asked[d.start : d.end] for d in plain.detect_many([asked])[0]]
+    assert found == ["金鸡湖"]  # without the account's name known: taken for a person
+    assert public.detect_many([asked])[0] == []
+    assert [elsewhere[d.start : d.end] for d in public.detect_many([elsewhere])[0]] == ["金鸡湖"]

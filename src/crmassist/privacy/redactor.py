@@ -176,19 +176,33 @@ def find(
         tuple(
             d
             for d in resolve_overlaps(engine.analyze(text, art, extra), token_spans(text))
-            if not is_public(text[d.start : d.end], public)
+            if not is_public(text, d.start, d.end, public)
         )
         for text, art in zip(texts, artifacts, strict=True)
     ]
 
 
-def is_public(value: str, public: frozenset[str]) -> bool:
-    """Published on purpose, or made only of the CRM's own names of things
-    ("FlowGuard Industrial": two public words, no person)."""
+def is_public(text: str, start: int, end: int, public: frozenset[str]) -> bool:
+    """Published on purpose, made only of the CRM's own names of things ("FlowGuard
+    Industrial": two public words, no person), or part of one such name where the text
+    writes it: 金鸡湖 (a surname and a given name to a tagger) inside 苏州金鸡湖商务中心."""
+    value = text[start:end]
     if value in public:
         return True
     words = value.split()
-    return len(words) > 1 and all(w in public for w in words)
+    if len(words) > 1 and all(w in public for w in words):
+        return True
+    return any(_written_around(text, start, end, name) for name in public if value in name)
+
+
+def _written_around(text: str, start: int, end: int, name: str) -> bool:
+    """`name` occurs in `text` over the whole of [start, end)."""
+    at = text.find(name, max(0, end - len(name)))
+    while at != -1 and at <= start:
+        if at + len(name) >= end:
+            return True
+        at = text.find(name, at + 1)
+    return False
 
 
 def build_redactor(
