@@ -288,6 +288,8 @@ def test_a_customer_question_is_answered_from_the_note_that_holds_it(
         ("tell me about harbor lights", "Harbor Lights Hotel"),
         ("上个月和西湖酒店沟通了什么", "杭州西湖国际酒店"),
         ("draft an email to <PERSON_ab12>", "<PERSON_ab12>"),
+        ("Acme的quote进展到哪了", "Acme Corporation"),  # Latin glued to Chinese
+        ("下周拜访杭州西湖国际酒店，给我准备一下", "杭州西湖国际酒店"),  # 给我: no name
     ],
 )
 def test_mentions(text: str, name: str) -> None:
@@ -303,6 +305,7 @@ def test_no_mention(text: str) -> None:
 def test_named_phrases_for_customers_outside_the_lexicon() -> None:
     assert named_phrases("tell me about Blue River Hotels") == ["Blue River Hotels"]
     assert named_phrases("介绍一下上海某某公司") == ["上海某某公司"]
+    assert named_phrases("给我们看看最新的报价") == []  # a pronoun is nobody's name
     assert named_phrases("prep me for my call with Maria about Acme") == ["Maria", "Acme"]
 
 
@@ -312,6 +315,18 @@ def test_one_shared_word_is_no_mention_when_the_text_names_someone_else() -> Non
     assert find_mention("prepare me for my meeting with Portland City Offices", lexicon) is None
     mention = find_mention("prep me for my call with Maria about Acme", LEXICON)
     assert mention is not None and mention.name == "Acme Corporation"
+
+
+def test_words_that_fit_two_customers_alike_are_looked_up_as_written() -> None:
+    """ "harbour" fits Harbor Lights Hotel and Blue Harbor Marina Resort alike: the lookup
+    gets the word, finds both and asks which; more of one name's words pick that one."""
+    lexicon = [*LEXICON, "Blue Harbor Marina Resort"]
+    alike = find_mention("any news from harbour this month?", lexicon)
+    assert alike is not None and alike.name == "harbour"
+    blue = find_mention("blue harbor renewal status", lexicon)
+    assert blue is not None and blue.name == "Blue Harbor Marina Resort"
+    lights = find_mention("harbor lights renewal status", lexicon)
+    assert lights is not None and lights.name == "Harbor Lights Hotel"
 
 
 def test_log_arguments() -> None:

@@ -49,13 +49,39 @@ def find_mention(text: str, lexicon: list[str], threshold: float = 82.0) -> Ment
     content = _STOPWORDS.sub(" ", TOKEN_PATTERN.sub(" ", text))
     named = named_phrases(text)
     best: Mention | None = None
+    best_rank = (0.0, 0)
     for name in lexicon:
         if TOKEN_PATTERN.fullmatch(name):
             continue
         score = _mention_score(content, name)
-        if score >= threshold and (best is None or score > best.score) and _named(name, named):
-            best = Mention(name, score)
+        rank = (score, len(_matched(content, name)))  # more of its words: "blue harbor"
+        if score >= threshold and rank > best_rank and _named(name, named):
+            best, best_rank = Mention(name, score), rank
+    if best is not None and (shared := _shared_words(content, best.name, lexicon)):
+        return Mention(shared, best.score)
     return best
+
+
+def _shared_words(text: str, name: str, lexicon: list[str]) -> str | None:
+    """The text's words for `name` when they fit another known name just as well ("harbor"
+    for Harbor Lights Hotel and Blue Harbor Marina Resort): the customer is looked up by
+    those words, so the lookup finds both and asks which one."""
+    matched = _matched(text, name)
+    if not matched or _CJK.search(name):
+        return None
+    others = (n for n in lexicon if n != name and not TOKEN_PATTERN.fullmatch(n))
+    if not any(_matched(text, other) == matched for other in others):
+        return None
+    words = _SCRIPT_RUN.findall(normalise(text))
+    return " ".join(w for w in words if any(fuzz.ratio(n, w) >= 85 for n in matched))
+
+
+def _matched(text: str, name: str) -> set[str]:
+    """The words of a Latin name (four letters or more, if it has such) the text holds."""
+    core = normalise(name)
+    words = _SCRIPT_RUN.findall(normalise(text))
+    name_words = [w for w in core.split() if len(w) >= 4] or core.split()
+    return {n for n in name_words if any(fuzz.ratio(n, w) >= 85 for w in words)}
 
 
 def _named(name: str, phrases: list[str]) -> bool:
@@ -67,7 +93,8 @@ def _named(name: str, phrases: list[str]) -> bool:
 _NAMED_AFTER = re.compile(
     r"\b(?:about|with|for|at|on|regarding|to)\s+"
     r"(?P<en>(?:[A-Z][\w&'.-]*|<[A-Z_]+_[0-9a-f]{4,64}>)(?:\s+[A-Z][\w&'.-]*){0,4})"
-    r"|(?:介绍一下|关于|和|与|给)(?P<zh>[\u4e00-\u9fff]{2,12}?)(?:的|沟通|有|是|吗|？|\?|$)"
+    r"|(?:介绍一下|关于|和|与|给)(?![我你您他她它咱])(?P<zh>[\u4e00-\u9fff]{2,12}?)"
+    r"(?:的|沟通|有|是|吗|？|\?|$)"
 )
 
 
@@ -85,15 +112,17 @@ def _mention_score(text: str, name: str) -> float:
         return 0.0
     if _CJK.search(name):
         return _cjk_mention_score(text, core) if _CJK.search(text) else 0.0
-    words = normalise(text).split()
     name_words = [w for w in core.split() if len(w) >= 4] or core.split()
-    matched = [n for n in name_words if any(fuzz.ratio(n, w) >= 85 for w in words)]
+    held = _matched(text, name)
+    matched = [n for n in name_words if n in held]
     if not matched:
         return 0.0  # no word of the name is in the text: "her" is not "Fisheries"
     score = 70.0 + 30.0 * len(matched) / len(name_words)
     return max(score, 88.0) if matched[0] == name_words[0] else score
 
 
+_SCRIPT_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[^\W\u3400-\u4dbf\u4e00-\u9fff]+")
+"""Words, with Chinese and Latin apart where mixed text glues them: "acme的meeting"."""
 _GENERIC_ZH = re.compile(r"有限公司|集团|公司|酒店|医院|学校|中心|国际|大")
 
 
