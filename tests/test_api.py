@@ -295,9 +295,7 @@ def test_an_unsure_reading_comes_back_as_choices_in_json_and_sse(
     """Below the confidence bar, a request no record settles is asked back and the reply
     carries `choices`; sending a choice's message with its intent answers that reading."""
     monkeypatch.setattr(sample_rt.intents, "bar", 1.0)  # nothing is sure enough
-    asked = client.post(
-        "/v1/chat", headers=keys["U001"], json={"message": "pipeline by stage"}
-    )
+    asked = client.post("/v1/chat", headers=keys["U001"], json={"message": "pipeline by stage"})
     reply = asked.json()
     assert reply["choices"] and reply["choices"][0]["intent"] == "pipeline_query"
     assert reply["choices"][0]["message"] == "pipeline by stage"
