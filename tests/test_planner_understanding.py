@@ -245,6 +245,24 @@ def test_a_deal_stage_makes_a_customer_ranking_a_pipeline_question(
 
 
 @pytest.mark.slow
+def test_the_article_naming_the_asked_code_answers(intents: IntentClassifier) -> None:
+    """Ranked second, the article that names the code asked about answers, even from a
+    chunk whose words are only in its title; the one about another code does not."""
+    other = {
+        "record_id": "KB-0003", "cite": "[KB-0003]", "title": "Fixing alarm E3 (high TDS)",
+        "text": "Fixing alarm E3 (high TDS)\nTo fix alarm E3, flush the membrane first.",
+    }  # fmt: skip
+    asked = {
+        "record_id": "KB-0002", "cite": "[KB-0002]", "title": "Alarm E2: leak detected",
+        "text": "Close the inlet valve and unplug the unit. E2 clears once the tray is dry.",
+    }  # fmt: skip
+    calls = [("search_knowledge", {"query": "q"}, [other, asked], False)]
+    question = "how do I fix alarm E2"
+    step = planner(intents).next_step(turn(question, calls=calls, chosen="search_knowledge"), TOOLS)
+    assert isinstance(step, str) and "[KB-0002]" in step and "[KB-0003]" not in step
+
+
+@pytest.mark.slow
 def test_a_customer_question_is_answered_from_the_note_that_holds_it(
     intents: IntentClassifier,
 ) -> None:

@@ -391,7 +391,16 @@ class Planner:
         question's own first. When the first article holds too few of the question's words
         to answer, the other language's first is read instead if it holds more of them
         (through the dictionary: a translation is weaker evidence than the word itself, so
-        it never overrules an article that answers in the question's own language)."""
+        it never overrules an article that answers in the question's own language).
+        Before any of that, an article naming every code the question names ("E2", "PF-10")
+        goes before one that does not, in the question's language if one is: "how do I fix
+        error E2?" is not answered by E3's article."""
+        codes = _codes(turn.request)
+        if codes and not codes <= _codes(_text_of(results[0])):
+            naming = [r for r in results if codes <= _codes(_text_of(r))]
+            own = [r for r in naming if self._same_language(turn, r)]
+            if named := (own or naming)[:1]:
+                results = [*named, *(r for r in results if r is not named[0])]
         first = results[0]
         held = self._held(turn, first)
         if held >= KB_SUPPORT:
@@ -460,7 +469,9 @@ class Planner:
 
     @staticmethod
     def _terms_of(result: dict[str, Any]) -> set[int]:
-        return _TERMS.terms(result.get("text") or result.get("snippet", ""))
+        """What a result says: its chunk and its title (a later chunk of "Error E2: leak
+        detected" is still about error E2)."""
+        return _TERMS.terms(f"{result.get('title', '')}\n{_text_of(result)}")
 
     def _find_customer(self, turn: Turn, account: str | None) -> Step:
         mention = self._mention(turn.request)
@@ -702,6 +713,18 @@ def _period_phrase(turn: Turn) -> str | None:
 
     period = parse_period(turn.request, turn.today)
     return period.label if period else None
+
+
+_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,3}-?[0-9]{1,4}(?![A-Za-z0-9])")
+"""An error, part or model code as people write it: E2, PF-10, RO75, UV-12."""
+
+
+def _codes(text: str) -> set[str]:
+    return {m.group().upper().replace("-", "") for m in _CODE.finditer(text)}
+
+
+def _text_of(result: dict[str, Any]) -> str:
+    return str(result.get("text") or result.get("snippet", ""))
 
 
 def _lang_of(result: dict[str, Any]) -> str:
