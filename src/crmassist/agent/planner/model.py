@@ -529,7 +529,7 @@ class Planner:
     def _quoted(self, turn: Turn, note: dict[str, Any], shown: str) -> list[str]:
         """The note's sentences that answer best, without its indexed header and without
         what its line already shows."""
-        body = _NOTE_HEADER.sub("", note.get("text") or note.get("snippet", ""), count=1)
+        body = _NOTE_HEADER.sub("", _text_of(note), count=1)
         extract = compose.best_sentences(turn.request, [{**note, "text": body}], limit=2)
         return [s for s in extract.sentences if s.rsplit(" [", 1)[0].strip() not in shown]
 
@@ -728,7 +728,7 @@ def _text_of(result: dict[str, Any]) -> str:
 
 
 def _lang_of(result: dict[str, Any]) -> str:
-    return detect_lang(result.get("text") or result.get("snippet", ""))
+    return detect_lang(_text_of(result))
 
 
 def _strip_command(text: str) -> str:

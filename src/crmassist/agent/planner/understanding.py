@@ -47,41 +47,43 @@ def find_mention(text: str, lexicon: list[str], threshold: float = 82.0) -> Ment
         if token.group() in lexicon:
             return Mention(token.group(), 100.0)
     content = _STOPWORDS.sub(" ", TOKEN_PATTERN.sub(" ", text))
+    words = _SCRIPT_RUN.findall(normalise(content))
+    held = {n: _matched(words, n) for n in lexicon if not TOKEN_PATTERN.fullmatch(n)}
     named = named_phrases(text)
     best: Mention | None = None
     best_rank = (0.0, 0)
-    for name in lexicon:
-        if TOKEN_PATTERN.fullmatch(name):
-            continue
-        score = _mention_score(content, name)
-        rank = (score, len(_matched(content, name)))  # more of its words: "blue harbor"
+    for name, matched in held.items():
+        score = _mention_score(content, name, matched)
+        rank = (score, len(matched))  # more of its words: "blue harbor"
         if score >= threshold and rank > best_rank and _named(name, named):
             best, best_rank = Mention(name, score), rank
-    if best is not None and (shared := _shared_words(content, best.name, lexicon)):
+    if best is not None and (shared := _shared_words(words, best.name, held)):
         return Mention(shared, best.score)
     return best
 
 
-def _shared_words(text: str, name: str, lexicon: list[str]) -> str | None:
+def _shared_words(words: list[str], name: str, held: dict[str, set[str]]) -> str | None:
     """The text's words for `name` when they fit another known name just as well ("harbor"
     for Harbor Lights Hotel and Blue Harbor Marina Resort): the customer is looked up by
-    those words, so the lookup finds both and asks which one."""
-    matched = _matched(text, name)
+    those words, so the lookup finds both and asks which one. `held`: each name's words
+    found in the text."""
+    matched = held[name]
     if not matched or _CJK.search(name):
         return None
-    others = (n for n in lexicon if n != name and not TOKEN_PATTERN.fullmatch(n))
-    if not any(_matched(text, other) == matched for other in others):
+    if not any(other != name and found == matched for other, found in held.items()):
         return None
-    words = _SCRIPT_RUN.findall(normalise(text))
     return " ".join(w for w in words if any(fuzz.ratio(n, w) >= 85 for n in matched))
 
 
-def _matched(text: str, name: str) -> set[str]:
-    """The words of a Latin name (four letters or more, if it has such) the text holds."""
-    core = normalise(name)
-    words = _SCRIPT_RUN.findall(normalise(text))
-    name_words = [w for w in core.split() if len(w) >= 4] or core.split()
-    return {n for n in name_words if any(fuzz.ratio(n, w) >= 85 for w in words)}
+def _name_words(name: str) -> list[str]:
+    """The words of a Latin name that identify it: four letters or more, if it has such."""
+    core = normalise(name).split()
+    return [w for w in core if len(w) >= 4] or core
+
+
+def _matched(words: list[str], name: str) -> set[str]:
+    """The identifying words of `name` that the text's `words` hold (a few typos allowed)."""
+    return {n for n in _name_words(name) if any(fuzz.ratio(n, w) >= 85 for w in words)}
 
 
 def _named(name: str, phrases: list[str]) -> bool:
@@ -106,14 +108,14 @@ def named_phrases(text: str) -> list[str]:
     return [(m.group("en") or m.group("zh")).strip() for m in _NAMED_AFTER.finditer(text)]
 
 
-def _mention_score(text: str, name: str) -> float:
+def _mention_score(text: str, name: str, held: set[str]) -> float:
+    """`held`: the name's identifying words found in the text (`_matched`)."""
     core = normalise(name)
     if not core:
         return 0.0
     if _CJK.search(name):
         return _cjk_mention_score(text, core) if _CJK.search(text) else 0.0
-    name_words = [w for w in core.split() if len(w) >= 4] or core.split()
-    held = _matched(text, name)
+    name_words = _name_words(name)
     matched = [n for n in name_words if n in held]
     if not matched:
         return 0.0  # no word of the name is in the text: "her" is not "Fisheries"
