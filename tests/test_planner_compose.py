@@ -91,6 +91,38 @@ def test_column_names_on_every_row_do_not_outweigh_the_sentence_that_answers() -
     assert not any("min" in line for line in lines)
 
 
+def test_the_whole_answer_keeps_the_sentence_that_answers_beside_the_rows() -> None:
+    question = "what is the first response time for urgent tickets?"
+    lines = compose.best_sentences(question, article(ESCALATION), limit=3).sentences
+    assert "The first-response target is 1 hour, 24/7. [KB-1]" in lines
+
+
+PRIORITIES = """Every support ticket gets a priority that sets its first-response target.
+A first response means an engineer has reviewed the ticket and contacted you.
+
+| Priority | Meaning | First response |
+|---|---|---|
+| Urgent | no water, active leak | 1 hour |
+| High | one unit down | 4 hours |
+| Normal | degraded performance | 1 business day |
+"""
+
+
+def test_a_question_naming_a_column_reads_that_column_of_the_row_it_names() -> None:
+    question = "first response target for a high prio ticket"
+    lines = compose.best_sentences(question, article(PRIORITIES), limit=2).sentences
+    assert "Priority: High; Meaning: one unit down; First response: 4 hours. [KB-1]" in lines
+    assert not any("Urgent" in line or "Normal" in line for line in lines)
+
+
+def test_a_column_only_partly_named_does_not_count() -> None:
+    [row] = [p for p in compose._passages(ESCALATION) if p.matched.startswith("0 min")]
+    wanted = compose._TERMS.terms("what is the first response time for urgent tickets?")
+    assert compose._named_columns(row, wanted) == set()  # "Time since ticket created"
+    first = next(p for p in compose._passages(PRIORITIES) if p.matched.startswith("High"))
+    assert compose._named_columns(first, wanted) == compose._TERMS.terms("first response")
+
+
 LEAK = """Error E2 means the leak sensor has detected water.
 
 ## Step 1 – Make the site safe

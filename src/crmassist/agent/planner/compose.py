@@ -129,12 +129,13 @@ def best_sentences(
     question: str, results: list[dict[str, Any]], limit: int = 3, wanted: set[int] | None = None
 ) -> Extract:
     """From the top article: the sentences (and table rows) sharing most terms with the
-    question, in reading order, cited. A row whose range holds a number asked about ("15%"
-    in "above 10% up to 20%") counts as a strong match, as does a quantity of the kind the
-    question asks for ("45 minutes" for "how long", see `answer_types`). A "how do I"
-    question also gets the article's first numbered procedure, step by step. `wanted`: the
-    terms to look for, when not the question's own (its translations, for an article in
-    another language)."""
+    question, each next one preferring the terms the chosen ones lack, in reading order,
+    cited. A row is matched on its own cells and on the columns the question names. A row
+    whose range holds a number asked about ("15%" in "above 10% up to 20%") counts as a
+    strong match, as does a quantity of the kind the question asks for ("45 minutes" for
+    "how long", see `answer_types`). A "how do I" question also gets the article's first
+    numbered procedure, step by step. `wanted`: the terms to look for, when not the
+    question's own (its translations, for an article in another language)."""
     if not results:
         return Extract([], [])
     top = results[0]
@@ -147,26 +148,53 @@ def best_sentences(
     wanted = _TERMS.terms(question) if wanted is None else wanted
     asked = [float(n) for n in re.findall(_NUMBER, question)]
     kinds = answer_types.asked_types(question)
-    terms = [_TERMS.terms(p.matched) for p in candidates]
+    terms = [_TERMS.terms(p.matched) | _named_columns(p, wanted) for p in candidates]
     weight = _rarity(terms)
     telling = 1.0 + math.log(len(candidates))  # the weight of a term found on one line only
 
-    def relevance(n: int) -> tuple[float, int]:
-        bonus = 1.0 if n == 0 else 0.0  # an opening sentence usually says what this is
+    def bonus(n: int) -> float:
+        score = 1.0 if n == 0 else 0.0  # an opening sentence usually says what this is
         if _in_range(asked, candidates[n].matched):
-            bonus += telling
+            score += telling
         if kinds:  # a quantity of the kind asked for: "45 minutes" for "how long"
-            bonus += telling * answer_types.holds(candidates[n].shown, kinds) / len(kinds)
-        return (-(sum(weight[t] for t in wanted & terms[n]) + bonus), n)
+            score += telling * answer_types.holds(candidates[n].shown, kinds) / len(kinds)
+        return score
+
+    def relevance(n: int, covered: set[int]) -> tuple[float, int]:
+        found = sum(weight[t] * (REPEATED if t in covered else 1.0) for t in wanted & terms[n])
+        return (-(found + bonus(n)), n)
 
     steps = _first_procedure(candidates) if _PROCEDURAL.search(question) else []
     # With a procedure shown whole, other list items would be steps out of their context.
     pool = [n for n, p in enumerate(candidates) if not (steps and p.step is not None)]
-    chosen = sorted(sorted(pool, key=relevance)[: limit - 1 if steps else limit])
+    chosen: list[int] = []
+    covered: set[int] = set()
+    for _ in range(min(len(pool), limit - 1 if steps else limit)):
+        best = min((n for n in pool if n not in chosen), key=lambda n: relevance(n, covered))
+        chosen.append(best)
+        covered |= terms[best]
+    chosen.sort()
     return Extract(
         [f"{candidates[n].shown} {top['cite']}" for n in chosen],
         [f"{p.shown} {top['cite']}" for p in steps[:_MAX_STEPS]],
     )
+
+
+REPEATED = 0.75
+"""A question word already held by a chosen line counts three quarters: the next line should
+rather hold what the answer still lacks than say the same again. (0.5 drops the one sentence
+that answers a core case, "first response time for urgent tickets", for rows that repeat
+"first response"; see docs/evals.md.)"""
+
+
+def _named_columns(passage: Passage, wanted: set[int]) -> set[int]:
+    """The terms of a row's columns that the question names in full ("first response" names
+    the column "First response", not "Time since ticket created")."""
+    named: set[int] = set()
+    for column in passage.columns:
+        if (terms := _TERMS.terms(column)) and terms <= wanted:
+            named |= terms
+    return named
 
 
 def _first_procedure(passages: list[Passage]) -> list[Passage]:
@@ -202,9 +230,13 @@ class Passage:
     names."""
     matched: str
     """What the question is matched against: column names repeat on every row, so they
-    would make every row look relevant; a row matches on its own cells."""
+    would make every row look relevant; a row matches on its own cells (and on `columns`
+    the question names)."""
     step: int | None = None
     """The number of a numbered-list item."""
+    columns: tuple[str, ...] = ()
+    """A table row's column names: "first response for a high ticket" asks for the row
+    "High" in the column "First response", not for a sentence about first responses."""
 
 
 def _passages(body: str) -> list[Passage]:
@@ -230,7 +262,8 @@ def _passages(body: str) -> list[Passage]:
             continue
         named = _zip_header(header, _cells(line))
         shown = "; ".join(f"{name}: {cell}" if name else cell for name, cell in named)
-        out.append(Passage(_plain(shown) + ".", _plain("; ".join(cell for _, cell in named))))
+        cells = _plain("; ".join(cell for _, cell in named))
+        out.append(Passage(_plain(shown) + ".", cells, columns=tuple(n for n, _ in named if n)))
     return out
 
 
