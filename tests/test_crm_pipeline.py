@@ -75,7 +75,11 @@ def test_slipped_means_open_with_a_past_close_date(sessions: sessionmaker[Sessio
 @pytest.mark.parametrize(
     ("group_by", "metric", "expected"),
     [
-        (GroupBy.STAGE, Metric.COUNT, [["negotiation", 1], ["proposal", 1]]),
+        (
+            GroupBy.STAGE,
+            Metric.COUNT,
+            [["negotiation", "USD 76,000", 1], ["proposal", "USD 18,750", 1]],
+        ),
         (
             GroupBy.OWNER,
             Metric.SUM,
@@ -86,7 +90,11 @@ def test_slipped_means_open_with_a_past_close_date(sessions: sessionmaker[Sessio
             Metric.WEIGHTED_SUM,
             [[WEST, USD, 1, 53200.0], ["Enterprise East", USD, 1, 7500.0]],
         ),
-        (GroupBy.CLOSE_QUARTER, Metric.COUNT, [["2026-Q4", 1], ["2027-Q1", 1]]),
+        (
+            GroupBy.CLOSE_QUARTER,
+            Metric.COUNT,
+            [["2026-Q4", "USD 76,000", 1], ["2027-Q1", "USD 18,750", 1]],
+        ),
         (
             GroupBy.CLOSE_MONTH,
             Metric.AVERAGE,
@@ -199,4 +207,9 @@ def test_groups_rank_and_count_every_group(deals: sessionmaker[Session]) -> None
     with deals() as session:
         query = PipelineQuery(group_by=GroupBy.PRODUCT, sort=SortBy.GROUP_ASC)
         rows = run_pipeline(session, ADMIN, query, TODAY).rows
-    assert rows == [["Filter", 2], ["Pump", 5], ["unknown", 1]]
+    # a count by group shows each group's amount beside it, one sum per currency
+    assert rows == [
+        ["Filter", "USD 90,000", 2],
+        ["Pump", "USD 95,000 + EUR 9,000", 5],
+        ["unknown", "USD 40,000", 1],
+    ]

@@ -222,6 +222,14 @@ def test_the_answer_leads_with_the_number() -> None:
     assert zh == "2017年第三季度赢单：USD 2,982,255，共1,257个商机。"
 
 
+def test_the_table_speaks_the_askers_language() -> None:
+    zh = pipeline_answer(PHRASES, "zh", _result(), winner=False).splitlines()
+    assert zh[1] == "| 编号 | 商机 | 客户 | 阶段 | 金额 | 币种 | 预计成交日 |"
+    assert zh[3].startswith("| O0 | d | a | 赢单 | 1,000 | USD |")
+    en = pipeline_answer(PHRASES, "en", _result(), winner=False).splitlines()
+    assert en[3].startswith("| O0 | d | a | closed won | 1,000 | USD |")
+
+
 def test_a_superlative_names_the_winner_first() -> None:
     grouped = _result(
         columns=["owner", "currency", "deals", "sum"],

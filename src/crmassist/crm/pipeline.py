@@ -8,6 +8,7 @@ grouped by currency as well.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -431,14 +432,38 @@ def _grouped(
     group_count = session.scalar(sa.select(sa.func.count()).select_from(measured)) or 0
     header = [q.group_by.value, *(["currency"] if q.metric.per_currency else [])]
     header += [] if q.metric is Metric.COUNT else ["deals"]
+    columns, chart = [*header, q.metric.value], _chart(q, rows, q.metric.per_currency)
+    if q.metric is Metric.COUNT:  # the value stays the last cell, as in every grouped row
+        amounts = _amounts_by_group(session, keys[0], where)
+        rows = [[row[0], amounts.get(row[0], ""), *row[1:]] for row in rows]
+        columns.insert(1, "amount")
     return PipelineResult(
-        columns=[*header, q.metric.value],
+        columns=columns,
         rows=rows,
         deal_count=deal_count,
         group_count=group_count,
-        chart=_chart(q, rows, q.metric.per_currency),
+        chart=chart,
         description=describe(q),
     )
+
+
+def _amounts_by_group(session: Session, group: Any, where: list[Any]) -> dict[Any, str]:
+    """Each group's amount, one sum per currency ("USD 120,000 + CNY 50,000"): deals counted
+    by stage or region read as a CRM summary report does, with their value beside them."""
+    total = sa.func.sum(Opportunity.amount)
+    stmt = (
+        _joined(group, Opportunity.currency, total)
+        .where(*where)
+        .group_by(group, Opportunity.currency)
+        .order_by(total.desc())
+    )
+    sums: dict[Any, list[str]] = defaultdict(list)
+    for key, currency, value in session.execute(stmt):
+        if value is not None:
+            amount = float(value)
+            shown = f"{amount:,.2f}" if amount % 1 else f"{amount:,.0f}"
+            sums[_plain(key)].append(f"{currency} {shown}")
+    return {key: " + ".join(parts) for key, parts in sums.items()}
 
 
 def _group_row(metric: Metric, row: list[Any]) -> list[Any]:

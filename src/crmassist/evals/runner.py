@@ -271,8 +271,10 @@ def _by_stage(
     """Per-stage subtotals added up per currency ("" for counts)."""
     grouped = query.model_copy(update={"group_by": GroupBy.STAGE, "limit": 200})
     totals: dict[str, float] = defaultdict(float)
-    for row in run_pipeline(session, principal, grouped, today).rows:
-        totals[str(row[1]) if len(row) >= 3 else ""] += float(row[-1])
+    result = run_pipeline(session, principal, grouped, today)
+    by_currency = "currency" in result.columns
+    for row in result.rows:
+        totals[str(row[1]) if by_currency else ""] += float(row[-1])
     return dict(totals)
 
 

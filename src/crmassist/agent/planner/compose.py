@@ -339,7 +339,7 @@ def pipeline_answer(phrases: Phrases, lang: str, result: dict[str, Any], winner:
         by = phrases.say(lang, f"pipeline_group_{group}") if grouped and group else ""
         head = _headline(phrases, lang, result, by, scope)
     rows = result["rows"][:PIPELINE_ROWS]
-    lines = [head, table(result["columns"], rows, limit=PIPELINE_ROWS)]
+    lines = [head, _pipeline_table(phrases, lang, result["columns"], rows)]
     total = result["group_count"] if grouped else result["deal_count"]
     if total and total > len(rows):
         kind = "pipeline_more_groups" if grouped else "pipeline_more_deals"
@@ -347,6 +347,14 @@ def pipeline_answer(phrases: Phrases, lang: str, result: dict[str, Any], winner:
     if not grouped:
         lines.append(" ".join(f"[{row[0]}]" for row in rows))
     return "\n".join(lines)
+
+
+def _pipeline_table(phrases: Phrases, lang: str, columns: list[str], rows: list[list[Any]]) -> str:
+    """Column names and stages in the asker's words; ids, names and amounts as stored."""
+    if "stage" in columns:
+        at = columns.index("stage")
+        rows = [[*r[:at], phrases.label(lang, "stage", r[at]), *r[at + 1 :]] for r in rows]
+    return table(phrases.columns(lang, columns), rows, limit=PIPELINE_ROWS)
 
 
 def _headline(phrases: Phrases, lang: str, result: dict[str, Any], by: str, scope: str) -> str:
