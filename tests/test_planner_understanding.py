@@ -465,6 +465,21 @@ def test_an_unsure_question_naming_a_customer_is_answered_from_notes_that_hold_i
 
 
 @pytest.mark.slow
+def test_the_named_customers_own_notes_answer_when_they_hold_one_of_its_words(
+    intents: IntentClassifier,
+) -> None:
+    """Notes paraphrase: Acme's note holds one of five words of the question ("budget"),
+    under the bar for notes of any customer, yet as that customer's own notes it answers."""
+    ranked = (("customer_overview", 0.4), ("open_tickets", 0.35), ("help", 0.25))
+    paraphrased = "when will finance people finally release Acme's budget?"
+    unsure = planner(Unsure(intents, {paraphrased: Reading(ranked, 0.5)}))
+    found = [("find_customer", {"name": "Acme"}, [{"account_id": "A001", "score": 100}], False)]
+    searched = [*found, ("search_interactions", {"account_id": "A001"}, [NOTE], False)]
+    answer = unsure.next_step(turn(paraphrased, calls=searched), TOOLS)
+    assert isinstance(answer, str) and "[I00001]" in answer
+
+
+@pytest.mark.slow
 def test_a_pipeline_reading_with_nothing_of_the_pipeline_looks_in_the_notes_first(
     intents: IntentClassifier,
 ) -> None:

@@ -267,14 +267,20 @@ class Planner:
             return False
         return understanding.asks_a_question(turn.request) and bool(self._mention(turn.request))
 
-    def _unsupported(self, turn: Turn, notes: list[dict[str, Any]]) -> Step | None:
+    def _unsupported(
+        self, turn: Turn, notes: list[dict[str, Any]], one_customer: bool
+    ) -> Step | None:
         """For a question read as nothing certain (or as an empty pipeline question): the
         notes found answer it only when one holds enough of its words; otherwise it is
-        asked back, declined or run as a pipeline question, as it would have been."""
+        asked back, declined or run as a pipeline question, as it would have been. Notes
+        of the one customer the question names need less: they are about the right
+        customer already, and notes paraphrase ("what did Grace decide" is answered by
+        "approved"), so one of the question's own words there is enough."""
         reading = turn.reading
         if reading is None or reading.intent not in (None, NONE, "pipeline_query"):
             return None
-        if notes and self._coverage(turn, notes, NOTES_SHOWN) >= KB_SUPPORT:
+        held = self._coverage(turn, notes, NOTES_SHOWN) if notes else 0.0
+        if held >= KB_SUPPORT or (one_customer and held > 0):
             return None
         if reading.intent == "pipeline_query":
             return self._pipeline_query(turn, None)
@@ -515,7 +521,7 @@ class Planner:
             if period:
                 args["period"] = period
             return ("search_interactions", args)
-        if (unsure := self._unsupported(turn, results)) is not None:
+        if (unsure := self._unsupported(turn, results, account is not None)) is not None:
             return unsure
         say = self._sayer(turn.lang)
         scope = say("notes_scope_period", period=period) if period else ""
