@@ -270,6 +270,10 @@ def test_follow_ups_refine_the_last_question(outside: Runtime) -> None:
     dach = where(lambda d: ACCOUNTS[d["account_id"]]["region"] == "DACH", deals=big)
     answer, _ = ask(outside, "NW900", "只看DACH", conversation)
     assert not check(answer, Expect((total(dach),))), answer[:300]
+    answer, _ = ask(outside, "NW900", "按负责人分组", conversation)  # no follow-up word
+    ranked = sorted(by(dach, owner).items(), key=lambda kv: -total(kv[1]))[:3]
+    rows = tuple((n, total(g)) for n, g in ranked)
+    assert not check(answer, Expect((total(dach),), rows=rows)), answer[:300]
 
 
 def test_a_manager_and_a_rep_get_only_their_scope(outside: Runtime) -> None:

@@ -14,6 +14,7 @@ from crmassist.agent.planner.pipeline_reading import (
     completed,
     is_follow_up,
     normalised,
+    only_regroups,
     read_pipeline,
     refine,
     speaks_of_deals,
@@ -152,6 +153,11 @@ def test_follow_ups_refine_the_previous_question() -> None:
     assert grouped["group_by"] == "owner" and grouped["min_amount"] == "100000"
     assert refine(first, read("只看谈判阶段"))["stages"] == ["negotiation"]
     assert "open_only" not in refine({"open_only": True}, read("only negotiation"))
+
+
+def test_a_request_that_only_regroups_refines_the_last_question() -> None:
+    assert only_regroups(read("按负责人分组")) and only_regroups(read("by owner"))
+    assert not only_regroups(read("won deals by owner")) and not only_regroups({})
 
 
 def test_a_list_of_deals_leads_with_its_total() -> None:

@@ -609,7 +609,7 @@ class Planner:
         if result is None:
             refining = pipeline_reading.is_follow_up(turn.request)
             refining = refining or self.intents.classify(turn.request) is None
-            return ("pipeline_query", self._pipeline_args(turn, refining))
+            return ("pipeline_query", self._pipeline_args(turn, refining or self._regroups(turn)))
         if not isinstance(result, dict):  # not the tool's JSON: nothing to read numbers from
             return self.phrases.say(turn.lang, "tool_error", error="unreadable pipeline result")
         winner = pipeline_reading.wants_winner(turn.request)
@@ -627,11 +627,26 @@ class Planner:
             return True
         if intent in READ_ORDERS and "stages" in reading:
             return True  # "top 5 customers by won amount": deal stages are the pipeline's
+        if turn.last_pipeline is not None and self._refines_pipeline(turn, reading):
+            return True
         if not unsure:
             return False
         if turn.last_pipeline is not None:
             return bool(reading)
         return len(reading) >= 2
+
+    def _refines_pipeline(self, turn: Turn, reading: dict[str, Any]) -> bool:
+        """After a pipeline question, a request that reads as a refinement of it, however
+        the classifier reads it: a follow-up naming deals' owners, stages or amounts ("and
+        marcus?", "only omar's") but no customer, or one that only regroups ("按负责人分组")."""
+        if pipeline_reading.only_regroups(reading):
+            return True
+        follow_up = pipeline_reading.is_follow_up(turn.request)
+        return follow_up and bool(reading) and self._mention(turn.request) is None
+
+    def _regroups(self, turn: Turn) -> bool:
+        reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
+        return pipeline_reading.only_regroups(reading)
 
     def _pipeline_args(self, turn: Turn, refining: bool) -> dict[str, Any]:
         """The question's reading; a follow-up ("only over 100k", "只看谈判阶段") refines the

@@ -538,6 +538,15 @@ _FOLLOW_UP = re.compile(
 )
 
 
+_REGROUPING = frozenset({"group_by", "limit", "sort"})
+
+
+def only_regroups(reading: dict[str, Any]) -> bool:
+    """A reading that says how to show deals but not which ("按负责人分组", "by owner",
+    "top 5"): after a pipeline question it regroups that question's deals."""
+    return bool(reading) and set(reading) <= _REGROUPING
+
+
 def is_follow_up(text: str) -> bool:
     """Text that refines the last question rather than asking a new one: it starts like a
     follow-up ("only", "and", "now", "只看") or ends like one ("按负责人呢?")."""
