@@ -465,6 +465,23 @@ def test_an_unsure_question_naming_a_customer_is_answered_from_notes_that_hold_i
 
 
 @pytest.mark.slow
+def test_an_unsure_request_for_a_customer_brief_gets_the_overview(
+    intents: IntentClassifier,
+) -> None:
+    """Not a question, one customer named, the overview among the likely readings: the
+    overview, never a guessed write (logging was likely too)."""
+    ranked = (("customer_overview", 0.4), ("log_interaction", 0.35), ("search_interactions", 0.25))
+    no_overview = (("log_interaction", 0.45), ("search_interactions", 0.45), ("help", 0.1))
+    brief, other = "prep notes for Acme before the call", "Acme call sheet"
+    readings = {brief: Reading(ranked, 0.5), other: Reading(no_overview, 0.5)}
+    unsure = planner(Unsure(intents, readings))
+    found = [("find_customer", {"name": "Acme"}, [{"account_id": "A001", "score": 100}], False)]
+    step = unsure.next_step(turn(brief, calls=found), TOOLS)
+    assert step == ("customer_overview", {"account_id": "A001"})
+    assert isinstance(unsure.next_step(turn(other, calls=found), TOOLS), Clarification)
+
+
+@pytest.mark.slow
 def test_the_named_customers_own_notes_answer_when_they_hold_one_of_its_words(
     intents: IntentClassifier,
 ) -> None:

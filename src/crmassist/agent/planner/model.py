@@ -229,6 +229,8 @@ class Planner:
             intent = "search_knowledge"
         if intent in (None, NONE, "pipeline_query") and self._about_a_customer(turn, intent):
             intent = "search_interactions"  # answered only if the notes hold it (below)
+        if intent is None and self._briefing_on_a_customer(turn):
+            intent = "customer_overview"
         if intent is None and "search_knowledge" in turn.reading.likeliest():
             intent = "search_knowledge"  # answered only if an article holds it (below)
         if intent is None:
@@ -266,6 +268,16 @@ class Planner:
         ):
             return False
         return understanding.asks_a_question(turn.request) and bool(self._mention(turn.request))
+
+    def _briefing_on_a_customer(self, turn: Turn) -> bool:
+        """Not a question, naming one customer, with their overview among the likely
+        readings ("prep notes for Sierra Nevada", "青岛海景大酒店的客户资料"): the overview
+        is the brief, and it holds what the other likely readings would show of that
+        customer (latest notes, open tickets, deals); a write is never guessed."""
+        assert turn.reading is not None
+        if understanding.asks_a_question(turn.request) or self._mention(turn.request) is None:
+            return False
+        return "customer_overview" in turn.reading.likeliest(exclude=(NONE,))
 
     def _unsupported(
         self, turn: Turn, notes: list[dict[str, Any]], one_customer: bool
