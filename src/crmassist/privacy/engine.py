@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from crmassist.privacy.lean_imports import UNUSED_BY_THE_REDACTOR, hidden
@@ -259,16 +260,19 @@ def names_recognizer(pattern: re.Pattern[str], score: float) -> DetectorRecogniz
 
 
 @functools.cache
-def shared_engine(ner: bool, name_rank: int = NAME_RANK_CUTOFF) -> SharedEngine:
+def shared_engine(
+    ner: bool, name_rank: int = NAME_RANK_CUTOFF, cache_dir: Path | None = None
+) -> SharedEngine:
     """Built once per process and setting; loading spaCy is the slow part.
 
     `name_rank`: the names-dataset popularity cut-off of the name lexicon (0: Faker's
-    names only; the benchmark's ablation compares the two).
+    names only; the benchmark's ablation compares the two). `cache_dir`: where the built
+    name lexicon is kept between processes (see `name_lexicon`).
     """
     finders: list[Finder] = [
         *STATIC_DETECTORS,
         *address_detectors(),
-        LexiconNameDetector(name_lexicon(name_rank), name_model()),
+        LexiconNameDetector(name_lexicon(name_rank, cache_dir), name_model()),
     ]
     finders += [ChineseNameDetector(), JiebaNameDetector()]
     recognizers: list[Any] = [DetectorRecognizer(d) for d in finders]

@@ -19,10 +19,15 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import importlib
+import json
+import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,8 @@ from crmassist.privacy.detectors import (
 )
 from crmassist.privacy.entities import Detection, EntityType
 from crmassist.privacy.name_model import UNRANKED, NameModel, RunFacts, features
+
+log = logging.getLogger(__name__)
 
 LATIN_LOCALES = (
     "en_US", "en_GB", "en_IE", "en_IN", "de_DE", "de_AT", "fr_FR", "es_ES",
@@ -141,11 +148,64 @@ class NameLexicon:
 
 
 @functools.cache
-def name_lexicon(max_rank: int = NAME_RANK_CUTOFF) -> NameLexicon:
+def name_lexicon(max_rank: int = NAME_RANK_CUTOFF, cache_dir: Path | None = None) -> NameLexicon:
     """Faker's names plus the shipped names-dataset names ranked within `max_rank`.
 
     The dataset's names that are also common English words ("The", "Will") stay out.
+    `cache_dir`: where the built lexicon is kept as JSON, so that a cold start reads it in
+    about 0.1 s instead of building it from 25 Faker locales and the dataset (about 2 s);
+    its file name holds a digest of everything it is built from.
     """
+    if cache_dir is None:
+        return _built_lexicon(max_rank)
+    path = cache_dir / "lexicon" / f"names-{_sources_digest(max_rank)}.json"
+    if (cached := _read_lexicon(path)) is not None:
+        return cached
+    lexicon = _built_lexicon(max_rank)
+    _write_lexicon(path, lexicon)
+    return lexicon
+
+
+def _sources_digest(max_rank: int) -> str:
+    """What the lexicon is built from: this module, the dataset, Faker's and spaCy's words."""
+    digest = hashlib.blake2b(digest_size=8)
+    for version in (metadata.version("faker"), metadata.version("spacy"), str(max_rank)):
+        digest.update(version.encode())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(NAME_DATA.read_bytes())
+    return digest.hexdigest()
+
+
+def _read_lexicon(path: Path) -> NameLexicon | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return NameLexicon(
+            frozenset(data["first"]), frozenset(data["last"]), frozenset(data["common"]),
+            data["ranks"],
+        )  # fmt: skip
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring the unreadable name lexicon cache %s (%s); rebuilding it", path, exc)
+        return None
+
+
+def _write_lexicon(path: Path, lexicon: NameLexicon) -> None:
+    """Written whole or not at all (a temporary file renamed), so a reader never sees half."""
+    data = {
+        "first": sorted(lexicon.first), "last": sorted(lexicon.last),
+        "common": sorted(lexicon.common), "ranks": dict(lexicon.ranks),
+    }  # fmt: skip
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:  # a read-only cache costs time, never the redactor
+        log.warning("could not cache the name lexicon in %s: %s", path.parent, exc)
+
+
+def _built_lexicon(max_rank: int) -> NameLexicon:
     faker = faker_lexicon()
     first, last = set(faker.first), set(faker.last)
     ranks: dict[str, int] = {}

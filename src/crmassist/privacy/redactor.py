@@ -220,7 +220,7 @@ def build_redactor(
     from crmassist.privacy.engine import shared_engine
 
     return Redactor(
-        shared_engine(settings.pii_ner),
+        shared_engine(settings.pii_ner, cache_dir=settings.resolved_cache_dir),
         vault or TokenVault(session_factory),
         _names_recognizer(known_names),
         cache_texts=settings.pii_cache_texts,
