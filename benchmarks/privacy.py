@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,7 +25,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from crmassist.db import make_engine, make_session_factory, upgrade_schema
+from crmassist.domain.encrypted import bind_cipher
 from crmassist.privacy import Detection, Redactor, build_redactor
+from crmassist.privacy.crypto import Keyring
 from crmassist.privacy.engine import shared_engine
 from crmassist.privacy.evaluation import Example, Span, load_examples, score
 from crmassist.privacy.lexicon import faker_lexicon, name_lexicon
@@ -60,7 +63,9 @@ def realistic_notes(count: int, seed: int = 7) -> list[str]:
 
 
 def fresh_sessions(path: Path) -> sessionmaker[Session]:
+    """A new database with its own key, as a Runtime binds one (the vault encrypts values)."""
     engine = make_engine(f"sqlite:///{path}")
+    bind_cipher(engine, Keyring(secrets.token_urlsafe(32)))
     upgrade_schema(engine)
     return make_session_factory(engine)
 
