@@ -501,6 +501,12 @@ def test_only_urls_with_a_person_in_them_are_masked() -> None:
         # a postal block: the line before a unit line, or a line ending in one
         ("Rebecca Ross\n 12 3\n Apt. 5\n Leeds", "12 3\n Apt. 5"),
         ("Ship it to Hauptstraße 5 Suite 200\nthanks", "Hauptstraße 5 Suite 200"),
+        ("ship to 12 Elm Close, Leeds", "12 Elm Close, Leeds"),
+        # a three-letter state before a postcode is not a currency code
+        (
+            "Send it to 10 George Street, Sydney NSW 2000 please",
+            "10 George Street, Sydney NSW 2000",
+        ),
     ],
 )
 def test_addresses(text: str, address: str) -> None:
@@ -527,6 +533,8 @@ def test_addresses(text: str, address: str) -> None:
         "Suite 5\nroom",
         "across 120 (CNY 23, USD 97) deals",
         "共11 (EUR 8, GBP 3)个商机",
+        "AquaPure: PF-10 USD 45, CB-20 USD 68, RO-75 USD 240.",  # a price list
+        "Call — Brightline Retail, Friday 13 November Close date slipped",  # a date, a subject
     ],
 )
 def test_address_negatives(text: str) -> None:

@@ -18,6 +18,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from crmassist.domain.periods import MONTHS_EN
 from crmassist.privacy.detectors import SCORE_ADDRESS, Finder, PatternDetector, Span
 from crmassist.privacy.entities import Detection, EntityType
 
@@ -97,12 +98,31 @@ _NOT_A_STREET = re.compile(
 """A sentence word, not a street, before a number: "During 2007, UBS invested …"."""
 
 
-_CURRENCY_AMOUNT = re.compile(r"[A-Z]{3}[ \t]+[0-9]")
-"""An amount after its ISO currency code ("CNY 23, USD 5"), not a street and house number."""
+_CODE_AND_NUMBER = re.compile(r"(?<![A-Za-z])([A-Z]{3})[ \t]+[0-9]")
+
+
+@functools.cache
+def _currency_codes() -> frozenset[str]:
+    """ISO 4217 codes, from Faker's currency provider (162 of them)."""
+    from faker.providers.currency import Provider
+
+    return frozenset(code for code, _ in Provider.currencies)
+
+
+def _an_amount(candidate: str) -> bool:
+    """A number after its ISO currency code ("CNY 23, USD 5", "PF-10 USD 45, CB-20 USD 68"):
+    an amount, not a street and house number; "Sydney NSW 2000" stays an address."""
+    codes = _currency_codes()
+    return any(m.group(1) in codes for m in _CODE_AND_NUMBER.finditer(candidate))
+
+
+_A_DATE = re.compile(rf"(?:[1-9]|[12][0-9]|3[01])[ \t]+(?i:{'|'.join(MONTHS_EN)})\b")
+"""A day and its month ("13 November Close date slipped"): a date, not "13 Elm Close"."""
 
 
 def _accept_en_address(text: str, match: re.Match[str]) -> Span | None:
-    if _NOT_A_STREET.match(match.group()) or _CURRENCY_AMOUNT.match(match.group()):
+    found = match.group()
+    if _NOT_A_STREET.match(found) or _A_DATE.match(found) or _an_amount(found):
         return None
     return match.span()
 
