@@ -44,3 +44,10 @@ def test_a_cache_that_cannot_be_written_costs_time_not_the_lexicon(
     with caplog.at_level(logging.WARNING, logger="crmassist.privacy.lexicon"):
         found = name_lexicon(NAME_RANK_CUTOFF, blocked)
     assert found.knows("maria") and "could not cache the name lexicon" in caplog.text
+
+
+def test_the_cache_dir_does_not_make_a_second_engine(tmp_path: Path) -> None:
+    """It only speeds the first build up: a caller passing it gets the process's engine."""
+    from crmassist.privacy.engine import shared_engine
+
+    assert shared_engine(False, cache_dir=tmp_path) is shared_engine(False)

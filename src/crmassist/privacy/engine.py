@@ -9,8 +9,8 @@ every other text gets empty artifacts instead of a pointless spaCy pass.
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,7 +259,10 @@ def names_recognizer(pattern: re.Pattern[str], score: float) -> DetectorRecogniz
     return DetectorRecognizer(PatternDetector("known_names", EntityType.PERSON, pattern, score))
 
 
-@functools.cache
+_ENGINES: dict[tuple[bool, int], SharedEngine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
 def shared_engine(
     ner: bool, name_rank: int = NAME_RANK_CUTOFF, cache_dir: Path | None = None
 ) -> SharedEngine:
@@ -267,8 +270,16 @@ def shared_engine(
 
     `name_rank`: the names-dataset popularity cut-off of the name lexicon (0: Faker's
     names only; the benchmark's ablation compares the two). `cache_dir`: where the built
-    name lexicon is kept between processes (see `name_lexicon`).
+    name lexicon is kept between processes (see `name_lexicon`); it only makes the first
+    build faster, so it is no part of which engine a caller gets.
     """
+    with _ENGINES_LOCK:  # one build per setting, however many threads ask at once
+        if (ner, name_rank) not in _ENGINES:
+            _ENGINES[(ner, name_rank)] = _built_engine(ner, name_rank, cache_dir)
+        return _ENGINES[(ner, name_rank)]
+
+
+def _built_engine(ner: bool, name_rank: int, cache_dir: Path | None) -> SharedEngine:
     finders: list[Finder] = [
         *STATIC_DETECTORS,
         *address_detectors(),
