@@ -521,3 +521,5 @@ def test_a_request_quoting_an_article_title_names_it() -> None:
     assert names_an_article("what does the flowguard industrial comissioning checklist say", titles)
     assert names_an_article("安装要求是什么", titles)
     assert not names_an_article("what happened with Acme last week?", titles)
+    assert not names_an_article("hi", titles)  # not found inside "...checklist"
+    assert not names_an_article("price", titles)

@@ -275,10 +275,13 @@ def intents_without_their_words(text: str) -> list[str]:
 
 
 def names_an_article(text: str, titles: list[str]) -> bool:
-    """The request quotes a knowledge-base article's title (a few typos allowed)."""
+    """The request quotes a knowledge-base article's title (a few typos allowed). The title
+    must fit in the request: `partial_ratio` aligns the shorter string inside the longer, so
+    a request shorter than a title ("hi") would be found inside it ("...checklist")."""
     lowered = normalise(text)
     return any(
-        len(core := normalise(title)) >= 4 and fuzz.partial_ratio(core, lowered) >= 92
+        4 <= len(core := normalise(title)) <= len(lowered)
+        and fuzz.partial_ratio(core, lowered) >= 92
         for title in titles
     )
 
