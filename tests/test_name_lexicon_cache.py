@@ -24,6 +24,16 @@ def test_the_cached_lexicon_is_the_built_one(tmp_path: Path) -> None:
     assert again is not None and again.rank("Maria") == built.rank("Maria")
 
 
+def test_a_lexicon_from_older_sources_is_removed_when_a_new_one_is_written(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "lexicon").mkdir()
+    stale = tmp_path / "lexicon" / "names-0123456789abcdef.json"
+    stale.write_text("{}", encoding="utf-8")
+    name_lexicon(NAME_RANK_CUTOFF, tmp_path)
+    assert not stale.exists() and cache_file(tmp_path).name != stale.name
+
+
 def test_an_unreadable_cache_is_rebuilt_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

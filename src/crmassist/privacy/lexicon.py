@@ -191,7 +191,8 @@ def _read_lexicon(path: Path) -> NameLexicon | None:
 
 
 def _write_lexicon(path: Path, lexicon: NameLexicon) -> None:
-    """Written whole or not at all (a temporary file renamed), so a reader never sees half."""
+    """Written whole or not at all (a temporary file renamed), so a reader never sees half;
+    lexicons built from older sources (another Faker, another dataset) are removed."""
     data = {
         "first": sorted(lexicon.first), "last": sorted(lexicon.last),
         "common": sorted(lexicon.common), "ranks": dict(lexicon.ranks),
@@ -201,6 +202,9 @@ def _write_lexicon(path: Path, lexicon: NameLexicon) -> None:
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         os.replace(partial, path)
+        for stale in path.parent.glob("names-*.json"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError as exc:  # a read-only cache costs time, never the redactor
         log.warning("could not cache the name lexicon in %s: %s", path.parent, exc)
 
