@@ -621,7 +621,7 @@ class Planner:
         if result is None:
             refining = pipeline_reading.is_follow_up(turn.request)
             refining = refining or self.intents.classify(turn.request) is None
-            return ("pipeline_query", self._pipeline_args(turn, refining or self._regroups(turn)))
+            return ("pipeline_query", self._pipeline_args(turn, refining))
         if not isinstance(result, dict):  # not the tool's JSON: nothing to read numbers from
             return self.phrases.say(turn.lang, "tool_error", error="unreadable pipeline result")
         winner = pipeline_reading.wants_winner(turn.request)
@@ -656,14 +656,12 @@ class Planner:
         follow_up = pipeline_reading.is_follow_up(turn.request)
         return follow_up and bool(reading) and self._mention(turn.request) is None
 
-    def _regroups(self, turn: Turn) -> bool:
-        reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
-        return pipeline_reading.only_regroups(reading)
-
     def _pipeline_args(self, turn: Turn, refining: bool) -> dict[str, Any]:
-        """The question's reading; a follow-up ("only over 100k", "只看谈判阶段") refines the
-        conversation's last pipeline question. Empty when the text names nothing to filter."""
+        """The question's reading; a follow-up ("only over 100k", "只看谈判阶段"), or a request
+        that only regroups ("按负责人分组"), refines the conversation's last pipeline
+        question. Empty when the text names nothing to filter."""
         reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
+        refining = refining or pipeline_reading.only_regroups(reading)
         if reading and refining and turn.last_pipeline is not None:
             reading = pipeline_reading.refine(turn.last_pipeline, reading)
         return pipeline_reading.completed(reading)
