@@ -53,9 +53,26 @@ def test_bare_numbers_are_searchable_terms(document: str, query: str) -> None:
     assert terms(query) <= set(doc(document).indices)
 
 
-def test_normalize_leaves_words_and_glued_codes_alone() -> None:
+def test_normalize_leaves_words_and_one_letter_codes_alone() -> None:
     assert normalize("E1042 pump") == "E1042 pump"
     assert normalize("ＡＢＣ") == "ABC"
+
+
+@pytest.mark.parametrize(
+    ("document", "query"),
+    [
+        ("Replace the CB-20 carbon block", "when is the cb20 due"),
+        ("更换PF-10滤芯", "pf10 多久换"),
+        ("the RO75 membrane", "RO-75"),
+    ],
+)
+def test_part_codes_match_hyphenated_or_glued(document: str, query: str) -> None:
+    [code] = [w for w in query.split() if any(c.isdigit() for c in w)]
+    assert terms(code) <= set(doc(document).indices)
+
+
+def test_part_codes_do_not_match_another_number() -> None:
+    assert not terms("cb20") <= set(doc("Replace the CB-30 carbon block").indices)
 
 
 def test_empty_and_stopword_only_texts_give_empty_vectors() -> None:

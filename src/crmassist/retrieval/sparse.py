@@ -25,11 +25,16 @@ from crmassist.retrieval.store import SparseVector
 # order numbers). Gluing a letter to the front of such runs keeps them as searchable terms.
 _BARE_DIGITS = re.compile(r"(?<![0-9A-Za-z])(?=[0-9])")
 _NUMBER_MARK = "n"
+# Part codes are written hyphenated in articles ("CB-20") and glued in questions ("cb20"):
+# each is indexed in both forms, so either spelling matches the other.
+_PART_CODE = re.compile(r"(?<![0-9A-Za-z])([A-Za-z]{2,})-?([0-9]{2,})(?![0-9])")
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width ０-９/Ａ-Ｚ as ASCII) and bare numbers made visible to the tokenizer."""
-    return _BARE_DIGITS.sub(_NUMBER_MARK, unicodedata.normalize("NFKC", text))
+    """NFKC (full-width ０-９/Ａ-Ｚ as ASCII), part codes in both spellings, and bare numbers
+    made visible to the tokenizer."""
+    text = _PART_CODE.sub(r"\1-\2 \1\2", unicodedata.normalize("NFKC", text))
+    return _BARE_DIGITS.sub(_NUMBER_MARK, text)
 
 
 class Bm25Encoder:
