@@ -152,6 +152,15 @@ def test_a_damaged_cache_is_rebuilt(
     np.testing.assert_allclose(rebuilt.fitted.weights, classifier.fitted.weights)
 
 
+def test_declining_needs_two_to_one_odds_over_anything_the_assistant_does() -> None:
+    close = Reading(((NONE, 0.52), ("search_knowledge", 0.42), ("help", 0.06)), 0.5)
+    assert close.intent is None  # asked back or answered if an article holds it
+    far = Reading(((NONE, 0.7), ("search_knowledge", 0.3)), 0.5)
+    assert far.intent == NONE
+    only_help = Reading(((NONE, 0.6), ("help", 0.38), ("pipeline_query", 0.02)), 0.5)
+    assert only_help.intent == NONE  # "what I can do" is what a refusal says anyway
+
+
 def test_readings_blend_with_the_previous_request_and_a_choice_is_certain() -> None:
     unsure = Reading((("pipeline_query", 0.4), ("search_interactions", 0.35), (NONE, 0.25)), 0.5)
     before = Reading((("search_interactions", 0.9), ("pipeline_query", 0.1)), 0.5)

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 NONE = "none"
 """The class of requests the assistant cannot serve (small talk, unrelated tasks)."""
+HELP = "help"
+"""What the assistant can do: said, not served, so it is no alternative to refusing."""
+REFUSAL_ODDS = 2.0
+"""How much likelier "nothing I can do" must be than the likeliest serving reading."""
 RECIPE = "logreg-C64-temperature-5fold-v1"
 """Part of the cache key: changing how the model is trained invalidates the cache."""
 _C = 64.0  # embeddings are unit vectors with close cosines: weak regularisation fits them
@@ -74,8 +78,15 @@ class Reading:
     @property
     def intent(self) -> str | None:
         """The intent to act on, or None when no reading is likely enough to act without
-        asking."""
-        return self.best if self.confidence >= self.bar else None
+        asking. Declining needs more: "nothing I can do" stands only at odds of two to one
+        over the likeliest thing the assistant does ("E1是什么意思" is near "人生的意义是
+        什么"), since refusing a question it could serve costs more than a question back."""
+        if self.confidence < self.bar:
+            return None
+        if self.best == NONE:
+            serving = max((p for n, p in self.ranked if n not in (NONE, HELP)), default=0.0)
+            return None if serving * REFUSAL_ODDS > self.confidence else NONE
+        return self.best
 
     def likeliest(self, n: int = 3, floor: float = 0.08, exclude: Sequence[str] = ()) -> list[str]:
         """Up to `n` readings worth offering back, most likely first."""
