@@ -173,6 +173,7 @@ def test_a_list_of_deals_leads_with_its_total() -> None:
         ("which deals are closing this quarter", {"close_period": "this quarter"}),
         ("open opportunities past the close date", {"slipped": True}),
         ("deals not closed yet in EMEA", {"regions": ["EMEA"], "open_only": True}),
+        ("my not-yet-closed deals", {"mine": "me", "open_only": True}),
         ("how many euros are in my unclosed deals",
          {"metric": "sum", "open_only": True, "mine": "me"}),
         ("count of deals by close month",

@@ -152,6 +152,23 @@ def test_nothing_likely_is_declined_not_asked_back(intents: IntentClassifier) ->
 
 
 @pytest.mark.slow
+def test_a_knowledge_reading_of_a_question_about_deals_runs_the_pipeline(
+    intents: IntentClassifier,
+) -> None:
+    """Two things the pipeline filters or measures by, and a word for deals: no article
+    holds that, however close its embedding lands to a how-to question."""
+    ranked = (("search_knowledge", 0.7), ("pipeline_query", 0.2), (NONE, 0.1))
+    asked = "what money is tied up in my not-yet-closed opps"
+    read_as_kb = planner(Unsure(intents, {asked: Reading(ranked, 0.5)}))
+    step = read_as_kb.next_step(turn(asked), TOOLS)
+    assert isinstance(step, tuple) and step[0] == "pipeline_query"
+    assert step[1]["mine"] == "me" and step[1]["open_only"] is True
+    price = "what is the list price of the Pro 500 for my customers"  # no word for deals
+    step = planner(Unsure(intents, {price: Reading(ranked, 0.5)})).next_step(turn(price), TOOLS)
+    assert step == ("search_knowledge", {"query": price})
+
+
+@pytest.mark.slow
 def test_an_unsure_follow_up_leans_on_the_previous_request(intents: IntentClassifier) -> None:
     """ "what about last month?" after a question about notes continues that question."""
     ranked = (("pipeline_query", 0.36), ("search_interactions", 0.34), ("list_tasks", 0.3))
@@ -428,6 +445,9 @@ def test_stage_argument(text: str, stage: str | None) -> None:
         ("ping me about Acme at 9", {"set_reminder"}),
         ("send her a mail about the visit", {"draft_follow_up"}),
         ("给王芳写封邮件", {"draft_follow_up"}),
+        ("give me a nudge in 2 hours about the Acme quote", {"set_reminder"}),
+        ("半小时后叫一下我", {"set_reminder"}),
+        ("give me a nudge about the Acme quote", set()),
     ],
 )
 def test_an_intent_needs_a_word_for_what_its_tool_acts_on(text: str, kept: set[str]) -> None:

@@ -630,13 +630,17 @@ class Planner:
     def _reads_as_pipeline(self, turn: Turn, intent: str | None, unsure: bool) -> bool:
         """Text the pipeline parser reads as a pipeline question: a measure only pipelines
         have ("win rate", "median", "sales cycle") where the intent reads as a knowledge
-        question or not at all; a deal stage where it reads as a ranking of customers by
+        question or not at all, or two things it filters or measures by in a knowledge
+        question that names deals; a deal stage where it reads as a ranking of customers by
         their orders; or, unclassified, a follow-up of the last pipeline question
         ("only negotiation") or two things to count by ("lost in 2q 2017")."""
         reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
         pipeline_only = reading.get("metric") in pipeline_reading.PIPELINE_MEASURES
         if pipeline_only and (unsure or intent == "search_knowledge"):
             return True
+        knowledge = intent == "search_knowledge"
+        if knowledge and len(reading) >= 2 and pipeline_reading.names_deals(turn.request):
+            return True  # "how many dollars are sitting in my unclosed opps": no article's
         if intent in READ_ORDERS and "stages" in reading:
             return True  # "top 5 customers by won amount": deal stages are the pipeline's
         if turn.last_pipeline is not None and self._refines_pipeline(turn, reading):

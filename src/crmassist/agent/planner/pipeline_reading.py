@@ -277,9 +277,11 @@ _STAGES = (
     (r"\bclosed[ _-]?lost\b|\blost\b|\blos(?:e|es|ing|s|ses)\b|输单|丢单|失单|输掉|丢了|输了|输",
      ["closed_lost"]),
 )  # fmt: skip
-_CLOSED = re.compile(r"(?<!not )(?<!not yet )\bclosed\b|已关闭|已结束|(?<!未)关闭的")
+_CLOSED = re.compile(
+    r"(?<!not[ -])(?<!not yet[ -])(?<!not-yet-)\bclosed\b|已关闭|已结束|(?<!未)关闭的"
+)
 _OPEN = re.compile(
-    r"\bopen\b|\bactive\b|\bin progress\b|\blive\b|\bunclosed\b|\bnot (?:yet )?closed\b"
+    r"\bopen\b|\bactive\b|\bin progress\b|\blive\b|\bunclosed\b|\bnot[ -](?:yet[ -])?closed\b"
     r"|进行中|未关闭|在跟|未成交|在途|跟进中|还没关|没关|未关"
 )
 _SLIPPED = re.compile(
@@ -372,10 +374,17 @@ def _read_stages(r: _Reading) -> None:
         r.args["open_only"] = True
 
 
+_DEALS = re.compile(r"\bdeals?\b|商机")
 _PIPELINE_WORDS = re.compile(
     r"\b(?:pipeline|forecast|quota|opps?|opportunit(?:y|ies)|win rate|won|lost)\b"
     r"|管道|预测|赢单|输单|赢率|成交"
 )
+
+
+def names_deals(text: str) -> bool:
+    """The request has a word for deals or the pipeline itself ("opps", "商机")."""
+    lowered = normalised(text)  # "opps" is spelled out as "deals" here
+    return bool(_PIPELINE_WORDS.search(lowered) or _DEALS.search(lowered))
 
 
 def speaks_of_deals(text: str, vocabulary: Vocabulary, today: date) -> bool:

@@ -270,8 +270,16 @@ _CUES = {
 
 
 def intents_without_their_words(text: str) -> list[str]:
-    """Intents the request has no word for (see `_CUES`): ruled out of its reading."""
-    return [name for name, cue in _CUES.items() if not re.search(cue, text, re.IGNORECASE)]
+    """Intents the request has no word for (see `_CUES`): ruled out of its reading. A clock
+    time or a delay is a reminder's own word ("give me a nudge in 3 hours")."""
+    from crmassist.scheduler.reminders import has_time_of_day
+
+    return [
+        name
+        for name, cue in _CUES.items()
+        if not re.search(cue, text, re.IGNORECASE)
+        and not (name == "set_reminder" and has_time_of_day(text))
+    ]
 
 
 def names_an_article(text: str, titles: list[str]) -> bool:
