@@ -17,7 +17,7 @@ from crmassist.privacy.detectors import (
     resolve_overlaps,
 )
 from crmassist.privacy.entities import Detection, EntityType
-from crmassist.privacy.names import clean_names, known_names_pattern
+from crmassist.privacy.names import clean_names, given_names, known_names_pattern
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -295,6 +295,15 @@ def test_multi_word_names_ignore_case_and_spacing_single_words_do_not() -> None:
     known = ["Will Turner", "Grace", "Kevin O'Brien"]
     text = "WILL  TURNER came. Will the grace period hold? Grace said kevin o’brien agreed."
     assert names_in(text, known) == ["WILL  TURNER", "Grace", "kevin o’brien"]
+
+
+def test_given_names_match_in_lower_case_unless_they_are_everyday_words() -> None:
+    """Chat names colleagues and contacts by first name, lower case too; "grace" and
+    "will" are words as often as names, so they still need the full name."""
+    known = ["Marcus Reed", "Rachel Kim", "Rachel Sullivan", "Grace Liu", "Will Turner"]
+    text = "ask marcus and RACHEL; will the grace period hold? marcusreed is a handle"
+    assert names_in(text, known) == ["marcus", "RACHEL"]
+    assert given_names(known) == {"marcus": "Marcus Reed", "rachel": None}
 
 
 def test_names_are_escaped_and_junk_is_ignored() -> None:

@@ -98,6 +98,18 @@ def test_known_names_can_be_swapped_without_reloading(plain: Redactor) -> None:
     assert other.vault is plain.vault
 
 
+def test_a_known_persons_given_name_alone_gets_their_token(plain: Redactor) -> None:
+    """ "marcus" is Marcus Reed to whoever reads the tokens (the planner matches deal owners
+    by them); a given name two people share gets a token of its own."""
+    crm = plain.with_known_names(["Marcus Reed", "Rachel Kim", "Rachel Sullivan"])
+    marcus = crm.redact("Marcus Reed").text
+    assert crm.redact("marcus weighted pipeline").text == f"{marcus} weighted pipeline"
+    rachel = crm.redact("send rachel the quote").text
+    assert types_in(rachel) == ["PERSON"]
+    assert crm.redact("Rachel Kim").text not in rachel
+    assert crm.vault.restore(rachel, [EntityType.PERSON]) == "send rachel the quote"
+
+
 def test_unknown_names_come_from_the_lexicon_without_the_ner_model(plain: Redactor) -> None:
     found = plain.detect("Spoke with Diego Alvarez about the pilot.")
     assert [(d.entity_type, d.source) for d in found] == [(EntityType.PERSON, "name_lexicon")]

@@ -10,6 +10,9 @@ Matching rules: Chinese names match anywhere; Latin-script names need a boundary
 not a Latin letter or digit (a Han character next to them is fine). Multi-word names
 match case-insensitively with any run of whitespace between words; single-word names
 must match exactly, so a contact called "Will" does not hit "Will the samples …".
+People are named by first name in chat, lower case too ("marcus weighted pipeline"), so
+the given names of multi-word names match case-insensitively as well, unless the given
+name is an everyday English word ("will", "mark", "grace": see `given_names`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = r"A-Za-z0-9_\u00c0-\u024f"
 _SPACE = re.compile(r"\s+")
 _END = ""  # trie key marking "a name may end here"
+EVERYDAY_ZIPF = 4.5
+"""From this English Zipf frequency a given name is as much a word ("grace", "mark")."""
 
 Trie = dict[str, "Trie"]
 
@@ -38,12 +43,30 @@ def clean_names(names: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+def given_names(names: Iterable[str]) -> dict[str, str | None]:
+    """Case-folded given names of the multi-word Latin names, each with the one full name
+    it opens, or None when it opens several ("rachel" of four contacts). Left out: given
+    names that are everyday English words as often as names (an English Zipf frequency
+    from `EVERYDAY_ZIPF`), which a lower-case text uses as words: "will", "mark", "grace"."""
+    from wordfreq import zipf_frequency
+
+    full: dict[str, str | None] = {}
+    for name in clean_names(names):
+        first = name.split(" ", 1)[0].casefold()
+        if " " not in name or _HAN.search(name) or len(first) < 3 or not first.isalpha():
+            continue
+        full[first] = name if first not in full else None
+    return {
+        first: name for first, name in full.items() if zipf_frequency(first, "en") < EVERYDAY_ZIPF
+    }
+
+
 def known_names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     """One compiled regex for all names, or None when there is nothing to look for."""
     cleaned = clean_names(names)
     han = [n for n in cleaned if _HAN.search(n)]
     latin = [n for n in cleaned if not _HAN.search(n)]
-    multi = [n.lower() for n in latin if " " in n]
+    multi = [n.lower() for n in latin if " " in n] + list(given_names(cleaned))
     single = [n for n in latin if " " not in n]
     latin_alts = ([f"(?i:{_trie_regex(multi)})"] if multi else []) + (
         [_trie_regex(single)] if single else []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -14,8 +14,14 @@ from crmassist.privacy.detectors import (
     PatternDetector,
     resolve_overlaps,
 )
-from crmassist.privacy.entities import Detection, Redacted, RedactedEntity, token_spans
-from crmassist.privacy.names import known_names_pattern
+from crmassist.privacy.entities import (
+    Detection,
+    EntityType,
+    Redacted,
+    RedactedEntity,
+    token_spans,
+)
+from crmassist.privacy.names import given_names, known_names_pattern
 from crmassist.privacy.pool import MIN_TEXTS, DetectorConfig, shared_pool, split
 from crmassist.privacy.vault import TokenVault
 
@@ -45,14 +51,18 @@ class Redactor:
         public_values: frozenset[str] = frozenset(),
         cache_texts: int = CACHE_TEXTS,
         workers: int = 0,
+        full_names: Mapping[str, str] | None = None,
     ) -> None:
         """`cache_texts`: how many texts' detections to remember; the memo belongs to this
         configuration, so `with_known_names` / `with_public_values` start a new one.
         `workers`: detector processes for large batches (0: all in this process); they
-        load the default analyzer, so only `build_redactor`'s redactors ask for them."""
+        load the default analyzer, so only `build_redactor`'s redactors ask for them.
+        `full_names`: case-folded given name -> the one known person it names; such a
+        mention gets that person's token ("marcus" is Marcus Reed to whoever reads it)."""
         self._engine = engine
         self._vault = vault
         self._names = names
+        self._full_names = dict(full_names or {})
         self._batch_size = batch_size
         self._public = public_values
         self._cache_texts = cache_texts
@@ -70,14 +80,16 @@ class Redactor:
 
     def with_known_names(self, known_names: Iterable[str]) -> Redactor:
         """Same engine and vault, another list of names (e.g. after a CRM sync)."""
+        names = list(known_names)
         return Redactor(
             self._engine,
             self._vault,
-            _names_recognizer(known_names),
+            _names_recognizer(names),
             batch_size=self._batch_size,
             public_values=self._public,
             cache_texts=self._cache_texts,
             workers=self._workers,
+            full_names=_full_names(names),
         )
 
     def with_public_values(self, values: Iterable[str]) -> Redactor:
@@ -94,6 +106,7 @@ class Redactor:
             public_values=frozenset(values),
             cache_texts=self._cache_texts,
             workers=self._workers,
+            full_names=self._full_names,
         )
 
     def detect(self, text: str) -> list[Detection]:
@@ -153,12 +166,18 @@ class Redactor:
     def _redact_window(self, texts: list[str]) -> list[Redacted]:
         found = self.detect_many(texts)
         values = [
-            (d.entity_type, text[d.start : d.end])
+            (d.entity_type, self._person(d.entity_type, text[d.start : d.end]))
             for text, dets in zip(texts, found, strict=True)
             for d in dets
         ]
         tokens = iter(self._vault.tokens_for(values))
         return [_rewrite(text, dets, tokens) for text, dets in zip(texts, found, strict=True)]
+
+    def _person(self, entity_type: EntityType, value: str) -> str:
+        """The value to tokenize: a known person's given name alone stands for them."""
+        if entity_type is EntityType.PERSON and self._full_names:
+            return self._full_names.get(value.casefold(), value)
+        return value
 
 
 def find(
@@ -219,13 +238,19 @@ def build_redactor(
     """
     from crmassist.privacy.engine import shared_engine
 
+    names = list(known_names)
     return Redactor(
         shared_engine(settings.pii_ner, cache_dir=settings.resolved_cache_dir),
         vault or TokenVault(session_factory),
-        _names_recognizer(known_names),
+        _names_recognizer(names),
         cache_texts=settings.pii_cache_texts,
         workers=settings.resolved_pii_workers,
+        full_names=_full_names(names),
     )
+
+
+def _full_names(known_names: list[str]) -> dict[str, str]:
+    return {first: name for first, name in given_names(known_names).items() if name}
 
 
 def _names_recognizer(known_names: Iterable[str]) -> DetectorRecognizer | None:
