@@ -159,8 +159,11 @@ def test_chinese_customer_overview(sample_rt: Runtime) -> None:
 
 
 def test_nonsense_gets_no_guess(sample_rt: Runtime) -> None:
+    """Nonsense near a product word ("dishwasher") may be looked up, never answered: no
+    article holds it, so nothing is cited and nothing guessed."""
     reply = ask(sample_rt, "U001", "purple monkey dishwasher")
-    assert reply.tool_calls == [] and "will not guess" in reply.answer
+    assert {c.name for c in reply.tool_calls} <= {"search_knowledge"}
+    assert "will not guess" in reply.answer and not reply.citations
 
 
 def test_injection_in_the_message_changes_nothing(sample_rt: Runtime) -> None:

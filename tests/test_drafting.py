@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from crmassist.access.principal import Principal
-from crmassist.agent.drafting import FollowUpDraft, Templates, draft_follow_up
+from crmassist.agent.drafting import FollowUpDraft, Templates, draft_follow_up, named_contact
 from crmassist.crm.commitments import commitments_in
 from crmassist.crm.overview import customer_overview
 from crmassist.domain.models import Account, Contact, User
@@ -125,3 +125,33 @@ def test_a_draft_speaks_to_the_contact_and_dates_each_commitment(sample_rt: Runt
         next_words = "As a next step" if draft.language == "en" else "下一步"
         assert next_words in draft.body
     assert dated >= 10
+
+
+@pytest.mark.parametrize(
+    ("account_id", "words", "expected"),
+    [
+        ("A002", "can you draft something to send rachel at pacific crest", "Rachel Sullivan"),
+        ("A023", "a reply to SOFIA about the invoice", "Sofía Castillo"),  # accents, case
+        ("A045", "给深圳华南电子的韩雪梅写封邮件", "韩雪梅"),
+        ("A002", "write to megan or owen", None),  # two named: not guessed
+        ("A002", "follow up with the hotel", None),
+        ("A001", "send rachel the notes", None),  # a Rachel, but not at this account
+    ],
+)
+def test_the_contact_a_request_names_is_found_among_the_accounts(
+    sample_rt: Runtime, account_id: str, words: str, expected: str | None
+) -> None:
+    with sample_rt.sessions() as session:
+        found = named_contact(session, account_id, words)
+    assert (found.name if found else None) == expected
+
+
+def test_a_draft_goes_to_the_contact_named_not_the_latest(sample_rt: Runtime) -> None:
+    admin = who(sample_rt, "U013")
+    templates = Templates(sample_rt.settings.prompts_dir)
+    with sample_rt.sessions() as session:
+        latest = draft_follow_up(session, admin, "A002", None, "en", templates)
+        named = draft_follow_up(session, admin, "A002", None, "en", templates, named="rachel")
+    assert latest.to_contact != "Rachel Sullivan"
+    assert named.to_contact == "Rachel Sullivan"
+    assert "Dear Rachel Sullivan," in named.body

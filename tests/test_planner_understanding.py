@@ -13,14 +13,17 @@ from crmassist.agent.planner.intents import NONE, IntentClassifier, Reading
 from crmassist.agent.planner.model import Clarification, Planner, Turn
 from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.planner.understanding import (
+    Mention,
     asks_a_question,
     find_mention,
     intents_without_their_words,
+    language_asked,
     log_arguments,
     named_phrases,
     names_an_article,
     stage_argument,
     task_arguments,
+    tier_argument,
 )
 from crmassist.domain.enums import Channel
 from crmassist.retrieval.embeddings import E5_MODEL, E5Encoder
@@ -543,3 +546,70 @@ def test_a_request_quoting_an_article_title_names_it() -> None:
     assert not names_an_article("what happened with Acme last week?", titles)
     assert not names_an_article("hi", titles)  # not found inside "...checklist"
     assert not names_an_article("price", titles)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("给Acme的Maria写一封英文跟进邮件", "en"),
+        ("draft it in English please", "en"),
+        ("write the follow-up into Chinese", "zh"),
+        ("用中文写一封邮件", "zh"),
+        ("draft a follow-up to Acme", None),
+    ],
+)
+def test_a_language_the_request_asks_for(text: str, language: str | None) -> None:
+    assert language_asked(text) == language
+
+
+@pytest.mark.slow
+def test_a_draft_request_passes_its_words_for_the_contact_and_its_language(
+    intents: IntentClassifier,
+) -> None:
+    """The tool picks the account's contact of that name out of the words."""
+    found = [("find_customer", {"name": "Acme"}, [{"account_id": "A001", "score": 100}], False)]
+    asked = turn("给Acme Corporation的Maria写一封英文跟进邮件", calls=found)
+    assert planner(intents).next_step(asked, TOOLS | {"draft_follow_up"}) == (
+        "draft_follow_up",
+        {"account_id": "A001", "contact": asked.request, "language": "en"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        ("which accounts stopped ordering from us", "lapsed"),  # "stopped" holds "top"
+        ("好久不下单的客户有哪些", "lapsed"),
+        ("high-value客户名单", "high-value"),  # an English word glued to Chinese
+        ("our top accounts by spend", "high-value"),
+        ("promising customers to grow", "potential"),
+        ("customer value tiers", None),
+    ],
+)
+def test_the_value_tier_a_request_names(text: str, tier: str | None) -> None:
+    assert tier_argument(text) == tier
+
+
+@pytest.mark.slow
+def test_a_customer_named_in_a_tie_is_the_one_the_conversation_is_about(
+    intents: IntentClassifier,
+) -> None:
+    """ "log a call: arjun confirmed …" after a question about Maple Leaf: an Arjun at
+    another customer ties on the name, but the conversation's customer is meant."""
+    request = "log a call: <PERSON_ab12> confirmed the install for monday"
+    tie = [
+        {"account_id": "A031", "account_name": "Maple Leaf Pharma", "score": 100.0},
+        {"account_id": "A039", "account_name": "Philadelphia Children's Museum", "score": 95.0},
+    ]
+    found = [("find_customer", {"name": "<PERSON_ab12>"}, tie, False)]
+    in_context = turn(request, calls=found, account_id="A031")
+    assert planner(intents)._account(in_context, "log_interaction") == "A031"
+    cold = planner(intents)._account(turn(request, calls=found), "log_interaction")
+    assert cold is not None and cold.startswith("!") and "Maple Leaf Pharma (A031)" in cold
+
+
+def test_a_person_after_with_does_not_hide_the_customer_named() -> None:
+    """ "before my call with dana": a colleague's pseudonym names a person, not another
+    customer, so the customer the words name stands."""
+    text = "give me the rundown on acme corp before my call with <PERSON_9f00>"
+    assert find_mention(text, LEXICON) == Mention("Acme Corporation", 100.0)

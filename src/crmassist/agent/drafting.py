@@ -11,6 +11,7 @@ promise. A language model may polish it later; the eval suite checks it did not 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -29,7 +30,7 @@ from crmassist.agent.planner.compose import Phrases
 from crmassist.crm.commitments import is_commitment, is_internal, sentences
 from crmassist.crm.errors import AccessDenied
 from crmassist.crm.overview import NoteInfo, customer_overview
-from crmassist.domain.language import detect_lang
+from crmassist.domain.language import CJK, detect_lang
 from crmassist.domain.models import Contact, User
 
 _CONTACT_DETAILS = re.compile(r"@|\d[\d ()+-]{6,}\d")
@@ -77,7 +78,10 @@ def draft_follow_up(
     contact_id: str | None,
     language: str | None,
     templates: Templates | None,
+    named: str | None = None,
 ) -> FollowUpDraft:
+    """`named`: who the asker wants it addressed to, in their words ("rachel", "Sofía
+    Castillo"); the account's contact of that name goes before the conversation's."""
     if templates is None:
         raise AccessDenied("follow-up templates are not configured")
     if not may_see(principal, Section.NOTES):
@@ -85,6 +89,8 @@ def draft_follow_up(
     view = customer_overview(session, principal, account_id, recent=RECENT_NOTES)
     notes = view.last_interactions or []
     contact = session.get(Contact, contact_id) if contact_id else None
+    if named and (called := named_contact(session, account_id, named)) is not None:
+        contact = called
     if contact is None or contact.account_id != account_id:
         contact = _latest_contact(session, account_id, notes)
     lang = language or detect_lang(" ".join([view.name, *(n.body for n in notes[:1])]))
@@ -161,6 +167,28 @@ def _block(heading: str, items: list[str]) -> str:
     if not items:
         return ""
     return "\n" + heading + "\n" + "\n".join(f"- {item}" for item in items) + "\n"
+
+
+def named_contact(session: Session, account_id: str, words: str) -> Contact | None:
+    """The account's one contact whose first, last or full name `words` hold, accents and
+    case aside ("sofia" is Sofía Castillo); Chinese names as written. None when no contact
+    or more than one is named."""
+    held = set(_folded(words).split())
+    contacts = session.scalars(sa.select(Contact).where(Contact.account_id == account_id))
+    named = [
+        c
+        for c in contacts
+        if any(len(part) >= 2 and part in held for part in _folded(c.name).split())
+        or (CJK.search(c.name) and c.name in words)
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(
+        ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch)
+    )
 
 
 def _latest_contact(session: Session, account_id: str, notes: list[NoteInfo]) -> Contact | None:

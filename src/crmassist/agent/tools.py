@@ -383,6 +383,9 @@ class DraftArgs(BaseModel):
     account_id: str | None = None
     customer: str | None = None
     contact_id: str | None = Field(None, description="Who to write to; default: the last one.")
+    contact: str | None = Field(
+        None, description='Who to write to by name, as the user put it ("rachel"), if no id.'
+    )
     language: str | None = Field(None, description="en or zh; default: the customer's.")
 
 
@@ -399,6 +402,7 @@ class DraftFollowUp(CrmTool):
         account_id: str | None = None,
         customer: str | None = None,
         contact_id: str | None = None,
+        contact: str | None = None,
         language: str | None = None,
     ) -> str:
         account_id, _ = self.resolve_account(account_id, customer)
@@ -410,6 +414,7 @@ class DraftFollowUp(CrmTool):
                 contact_id or self.ctx.focus.contact_id,
                 language,
                 self.ctx.templates,
+                named=None if contact_id else contact,
             )
         self.ctx.turn.records += draft.sources
         return to_json(draft)

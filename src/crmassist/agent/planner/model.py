@@ -358,11 +358,13 @@ class Planner:
             return None  # the plan's first step will look the mention up
         if not found:
             return "!" + say("no_customer", name=mention.name)
-        top = found[0]
-        if len(found) > 1 and found[0]["score"] - found[1]["score"] < 8:
+        tied = [m for m in found if found[0]["score"] - m["score"] < 8]
+        if len(tied) > 1 and turn.account_id in {m["account_id"] for m in tied}:
+            return turn.account_id  # "arjun" of several: the customer we are talking about
+        if len(tied) > 1:
             options = ", ".join(f"{m['account_name']} ({m['account_id']})" for m in found[:5])
             return "!" + say("ambiguous", name=mention.name, options=options)
-        return str(top["account_id"])
+        return str(found[0]["account_id"])
 
     def _lookup(self, turn: Turn) -> Step | None:
         """First step when the request names a customer not yet looked up."""
@@ -606,9 +608,12 @@ class Planner:
             return lookup
         draft = turn.result_of("draft_follow_up")
         if draft is None:
-            args: dict[str, Any] = {"account_id": account}
-            if turn.lang == "zh":
-                args["language"] = "zh"
+            # the request names the contact, if anyone ("rachel at pacific crest"): the
+            # tool picks the account's contact of that name out of the words
+            args: dict[str, Any] = {"account_id": account, "contact": turn.request}
+            language = understanding.language_asked(turn.request)
+            if language or turn.lang == "zh":
+                args["language"] = language or "zh"
             return ("draft_follow_up", args)
         sources = ", ".join(f"[{s}]" for s in draft["sources"])
         intro = self.phrases.say(

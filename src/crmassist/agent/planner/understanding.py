@@ -49,7 +49,8 @@ def find_mention(text: str, lexicon: list[str], threshold: float = 82.0) -> Ment
     content = _STOPWORDS.sub(" ", TOKEN_PATTERN.sub(" ", text))
     words = _SCRIPT_RUN.findall(normalise(content))
     held = {n: _matched(words, n) for n in lexicon if not TOKEN_PATTERN.fullmatch(n)}
-    named = named_phrases(text)
+    # a pseudonym after "with" is a person: "call with dana" does not veto "acme corp"
+    named = [p for p in named_phrases(text) if not TOKEN_PATTERN.fullmatch(p)]
     best: Mention | None = None
     best_rank = (0.0, 0)
     for name, matched in held.items():
@@ -226,12 +227,15 @@ def reminder_arguments(text: str) -> dict[str, str]:
     return {"text": (what[:1].upper() + what[1:]) or text, "when": rest}
 
 
-_TIERS = (
-    (r"high[- ]value|most valuable|best|top|高价值", "high-value"),
-    (r"potential|promising|潜力", "potential"),
-    (r"lapsed|dormant|inactive|沉睡|流失的", "lapsed"),
-    (r"regular|普通", "regular"),
-)
+_LATIN_WORD = r"(?<![a-z])(?:{})(?![a-z])"  # a whole Latin word, even glued to Chinese
+_TIERS = (  # lapsed first: "stopped ordering" is not "top"; whole English words only
+    (_LATIN_WORD.format(r"lapsed|dormant|inactive|stopped (?:ordering|buying)|"
+                        r"no longer (?:order|buy)[a-z]*")
+     + r"|沉睡|流失的|不(?:再)?(?:订货|下单|采购)", "lapsed"),
+    (_LATIN_WORD.format(r"high[- ]value|most valuable|best|top") + r"|高价值", "high-value"),
+    (_LATIN_WORD.format(r"potential|promising") + r"|潜力", "potential"),
+    (_LATIN_WORD.format(r"regular") + r"|普通", "regular"),
+)  # fmt: skip
 
 
 def tier_argument(text: str) -> str | None:
@@ -253,7 +257,6 @@ def stage_argument(text: str) -> str | None:
     return next((s for p, s in _STAGES if re.search(p, text, re.IGNORECASE)), None)
 
 
-_LATIN_WORD = r"(?<![a-z])(?:{})(?![a-z])"  # a whole Latin word, even glued to Chinese
 _CUES = {
     # An intent whose tool acts on one kind of thing needs a word for that thing: without
     # one, "how did the Acme review go?" is not a lifecycle question however it embeds.
@@ -292,6 +295,17 @@ def names_an_article(text: str, titles: list[str]) -> bool:
         and fuzz.partial_ratio(core, lowered) >= 92
         for title in titles
     )
+
+
+_LANGUAGES_ASKED = (
+    (r"\b(?:in|into) english\b|英文|英语", "en"),
+    (r"\b(?:in|into) (?:chinese|mandarin)\b|中文|汉语|华语", "zh"),
+)
+
+
+def language_asked(text: str) -> str | None:
+    """The language the request asks for ("in English", "写一封英文邮件"), if it names one."""
+    return next((lang for p, lang in _LANGUAGES_ASKED if re.search(p, text, re.I)), None)
 
 
 def is_chinese(text: str) -> bool:
