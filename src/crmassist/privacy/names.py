@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = r"A-Za-z0-9_\u00c0-\u024f"
@@ -61,12 +61,16 @@ def given_names(names: Iterable[str]) -> dict[str, str | None]:
     }
 
 
-def known_names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    """One compiled regex for all names, or None when there is nothing to look for."""
+def known_names_pattern(
+    names: Iterable[str], given: Mapping[str, str | None] | None = None
+) -> re.Pattern[str] | None:
+    """One compiled regex for all names, or None when there is nothing to look for.
+    `given`: `given_names(names)`, when the caller has it already."""
     cleaned = clean_names(names)
     han = [n for n in cleaned if _HAN.search(n)]
     latin = [n for n in cleaned if not _HAN.search(n)]
-    multi = [n.lower() for n in latin if " " in n] + list(given_names(cleaned))
+    multi = [n.lower() for n in latin if " " in n]
+    multi += list(given_names(cleaned) if given is None else given)
     single = [n for n in latin if " " not in n]
     latin_alts = ([f"(?i:{_trie_regex(multi)})"] if multi else []) + (
         [_trie_regex(single)] if single else []

@@ -21,7 +21,7 @@ from crmassist.privacy.entities import (
     RedactedEntity,
     token_spans,
 )
-from crmassist.privacy.names import given_names, known_names_pattern
+from crmassist.privacy.names import clean_names, given_names, known_names_pattern
 from crmassist.privacy.pool import MIN_TEXTS, DetectorConfig, shared_pool, split
 from crmassist.privacy.vault import TokenVault
 
@@ -80,16 +80,16 @@ class Redactor:
 
     def with_known_names(self, known_names: Iterable[str]) -> Redactor:
         """Same engine and vault, another list of names (e.g. after a CRM sync)."""
-        names = list(known_names)
+        recognizer, full_names = _known_names(known_names)
         return Redactor(
             self._engine,
             self._vault,
-            _names_recognizer(names),
+            recognizer,
             batch_size=self._batch_size,
             public_values=self._public,
             cache_texts=self._cache_texts,
             workers=self._workers,
-            full_names=_full_names(names),
+            full_names=full_names,
         )
 
     def with_public_values(self, values: Iterable[str]) -> Redactor:
@@ -238,26 +238,29 @@ def build_redactor(
     """
     from crmassist.privacy.engine import shared_engine
 
-    names = list(known_names)
+    recognizer, full_names = _known_names(known_names)
     return Redactor(
         shared_engine(settings.pii_ner, cache_dir=settings.resolved_cache_dir),
         vault or TokenVault(session_factory),
-        _names_recognizer(names),
+        recognizer,
         cache_texts=settings.pii_cache_texts,
         workers=settings.resolved_pii_workers,
-        full_names=_full_names(names),
+        full_names=full_names,
     )
 
 
-def _full_names(known_names: list[str]) -> dict[str, str]:
-    return {first: name for first, name in given_names(known_names).items() if name}
-
-
-def _names_recognizer(known_names: Iterable[str]) -> DetectorRecognizer | None:
+def _known_names(
+    known_names: Iterable[str],
+) -> tuple[DetectorRecognizer | None, dict[str, str]]:
+    """The known-names recognizer, and each given name that stands for one known person,
+    from one reading of the names."""
     from crmassist.privacy.engine import names_recognizer
 
-    pattern = known_names_pattern(known_names)
-    return names_recognizer(pattern, SCORE_KNOWN_NAME) if pattern else None
+    names = clean_names(known_names)
+    given = given_names(names)
+    pattern = known_names_pattern(names, given)
+    recognizer = names_recognizer(pattern, SCORE_KNOWN_NAME) if pattern else None
+    return recognizer, {first: name for first, name in given.items() if name}
 
 
 def _rewrite(text: str, detections: list[Detection], tokens: Iterator[str]) -> Redacted:
