@@ -11,7 +11,6 @@ promise. A language model may polish it later; the eval suite checks it did not 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -22,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel
+from rapidfuzz import utils
 from sqlalchemy.orm import Session
 
 from crmassist.access.principal import Principal
@@ -30,7 +30,7 @@ from crmassist.agent.planner.compose import Phrases
 from crmassist.crm.commitments import is_commitment, is_internal, sentences
 from crmassist.crm.errors import AccessDenied
 from crmassist.crm.overview import NoteInfo, customer_overview
-from crmassist.domain.language import CJK, detect_lang
+from crmassist.domain.language import CJK, detect_lang, without_accents
 from crmassist.domain.models import Contact, User
 
 _CONTACT_DETAILS = re.compile(r"@|\d[\d ()+-]{6,}\d")
@@ -173,22 +173,20 @@ def named_contact(session: Session, account_id: str, words: str) -> Contact | No
     """The account's one contact whose first, last or full name `words` hold, accents and
     case aside ("sofia" is Sofía Castillo); Chinese names as written. None when no contact
     or more than one is named."""
-    held = set(_folded(words).split())
+    held = _plain_words(words)
     contacts = session.scalars(sa.select(Contact).where(Contact.account_id == account_id))
     named = [
         c
         for c in contacts
-        if any(len(part) >= 2 and part in held for part in _folded(c.name).split())
+        if any(len(part) >= 2 and part in held for part in _plain_words(c.name))
         or (CJK.search(c.name) and c.name in words)
     ]
     return named[0] if len(named) == 1 else None
 
 
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(
-        ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch)
-    )
+def _plain_words(text: str) -> set[str]:
+    """Lower case, no accents, no punctuation."""
+    return set(utils.default_process(without_accents(text)).split())
 
 
 def _latest_contact(session: Session, account_id: str, notes: list[NoteInfo]) -> Contact | None:

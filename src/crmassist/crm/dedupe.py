@@ -29,6 +29,7 @@ from crmassist.crm import lifecycle
 from crmassist.crm.customers import normalise
 from crmassist.crm.errors import NotFound
 from crmassist.domain.enums import SourceType
+from crmassist.domain.language import without_accents
 from crmassist.domain.models import (
     Account,
     AccountTeamMember,
@@ -104,7 +105,7 @@ def company_key(name: str) -> str:
     """A company name without legal form, brackets, Chinese suffix or leading city:
     "杭州西湖国际酒店有限公司" -> "西湖国际酒店", "ACME Corp." -> "acme"."""
     text = _BRACKETS.sub(" ", unicodedata.normalize("NFKC", name))
-    text = _without_accents(_LEGAL_FORMS.sub(" ", text))
+    text = without_accents(_LEGAL_FORMS.sub(" ", text))
     key = normalise(text) or utils.default_process(text)  # a name that is all legal form
     if _CJK.search(key):
         key = key.replace(" ", "")
@@ -117,7 +118,7 @@ def company_key(name: str) -> str:
 
 def person_key(name: str) -> str:
     """A person's name with word order, case, accents and punctuation ignored."""
-    text = utils.default_process(_without_accents(unicodedata.normalize("NFKC", name)))
+    text = utils.default_process(without_accents(unicodedata.normalize("NFKC", name)))
     if _CJK.search(text):
         return text.replace(" ", "")
     return " ".join(sorted(text.split()))
@@ -160,11 +161,6 @@ def phone_keys(phone: str | None) -> frozenset[str]:
             keys.add(phonenumbers.format_number(number, e164))
     digits = re.sub(r"\D", "", phone)
     return frozenset(keys or ({digits} if len(digits) >= 7 else set()))
-
-
-def _without_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def name_similarity(a: str, b: str) -> float:

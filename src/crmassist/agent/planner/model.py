@@ -359,9 +359,9 @@ class Planner:
         if not found:
             return "!" + say("no_customer", name=mention.name)
         tied = [m for m in found if found[0]["score"] - m["score"] < 8]
-        if len(tied) > 1 and turn.account_id in {m["account_id"] for m in tied}:
-            return turn.account_id  # "arjun" of several: the customer we are talking about
         if len(tied) > 1:
+            if turn.account_id in {m["account_id"] for m in tied}:
+                return turn.account_id  # "arjun" of several: the customer we talk about
             options = ", ".join(f"{m['account_name']} ({m['account_id']})" for m in found[:5])
             return "!" + say("ambiguous", name=mention.name, options=options)
         return str(found[0]["account_id"])
@@ -641,9 +641,9 @@ class Planner:
         ("only negotiation") or two things to count by ("lost in 2q 2017")."""
         reading = pipeline_reading.read_pipeline(turn.request, self.vocabulary, turn.today)
         pipeline_only = reading.get("metric") in pipeline_reading.PIPELINE_MEASURES
-        if pipeline_only and (unsure or intent == "search_knowledge"):
-            return True
         knowledge = intent == "search_knowledge"
+        if pipeline_only and (unsure or knowledge):
+            return True
         if knowledge and len(reading) >= 2 and pipeline_reading.names_deals(turn.request):
             return True  # "how many dollars are sitting in my unclosed opps": no article's
         if intent in READ_ORDERS and "stages" in reading:

@@ -313,7 +313,8 @@ _TOP_N = re.compile(
     r"\b(?:top|best|biggest|largest)\s*(\d{1,3})\b|\b(\d{1,3})\s+(?:biggest|largest|best|top)\b"
     r"|前\s*(\d{1,3})"
 )
-_DEAL_NOUN = re.compile(r"\b(?:deals?|number|count)\b|商机|单数|个数|多少单|几单|笔数")
+_DEALS = re.compile(r"\bdeals?\b|商机")
+_DEAL_NOUN = re.compile(rf"{_DEALS.pattern}|\b(?:number|count)\b|单数|个数|多少单|几单|笔数")
 _MINE = re.compile(r"\b(?:my|mine|i)\b(?!\s+team)|我的(?!团队)|我(?=赢|输|成交|签)")
 _MY_TEAM = re.compile(r"\b(?:my|our) team\b|我(?:的|们的?)团队|本团队|我们组")
 
@@ -374,7 +375,6 @@ def _read_stages(r: _Reading) -> None:
         r.args["open_only"] = True
 
 
-_DEALS = re.compile(r"\bdeals?\b|商机")
 _PIPELINE_WORDS = re.compile(
     r"\b(?:pipeline|forecast|quota|opps?|opportunit(?:y|ies)|win rate|won|lost)\b"
     r"|管道|预测|赢单|输单|赢率|成交"
