@@ -100,10 +100,34 @@ def read(text: str) -> dict[str, Any]:
         ("按地区统计去年12月的赢单金额",
          {"group_by": "region", "close_period": "去年12月", "metric": "sum",
           "stages": ["closed_won"]}),
+        # English glued to Chinese, Chinese counts, chances, closes still to come
+        ("Q1的won deals总额", {"close_period": "q1", "stages": ["closed_won"], "metric": "sum"}),
+        ("lost的商机有几个", {"stages": ["closed_lost"], "metric": "count"}),
+        ("赢单最多的前五个行业", {"stages": ["closed_won"], "group_by": "industry", "limit": 5,
+                                  "metric": "sum"}),
+        ("deals with a win probability of 80% or more", {"min_probability": 80}),
+        ("概率低于30%的商机", {"max_probability": 30}),
+        ("deals at 40% probability", {"min_probability": 40, "max_probability": 40}),
+        ("deals expected to close this month", {"close_period": "this month", "open_only": True}),
+        ("下个月要签约的商机", {"close_period": "下个月", "open_only": True}),
+        ("compare regions by won amount", {"group_by": "region", "stages": ["closed_won"],
+                                           "metric": "sum"}),
     ],
 )  # fmt: skip
 def test_reading(text: str, expected: dict[str, Any]) -> None:
     assert read(text) == expected
+
+
+def test_a_name_that_is_both_a_team_and_a_region_is_the_one_its_word_says() -> None:
+    words = Vocabulary(regions=["APAC", "EMEA"], teams=["APAC"])
+    assert read_pipeline("APAC团队的商机", words, TODAY) == {"team_names": ["APAC"]}
+    assert read_pipeline("deals in the APAC region", words, TODAY) == {"regions": ["APAC"]}
+    both = read_pipeline("APAC deals", words, TODAY)
+    assert both == {"team_names": ["APAC"], "regions": ["APAC"]}
+
+
+def test_chinese_counts_in_top_n() -> None:
+    assert [top_n(t) for t in ("前三个客户", "前十名", "前12", "前二十个")] == [3, 10, 12, 20]
 
 
 def test_periods_read_from_questions_are_ones_the_tool_reads_again() -> None:

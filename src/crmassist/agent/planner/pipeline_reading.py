@@ -135,10 +135,24 @@ _WORDS = frozenset(
 )
 
 
+_SCRIPT_SEAM = re.compile(r"(?<=[\u3400-\u9fff])(?=[A-Za-z])|(?<=[A-Za-z])(?=[\u3400-\u9fff])")
+_LATIN_CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+[0-9]+)(?=[\u3400-\u9fff])")
+"""Where Chinese meets Latin letters ("Q4的open pipeline", "slipped的商机"): Chinese
+characters are word characters to `\b`, so English words glued to them match nothing."""
+
+
+def spaced(text: str) -> str:
+    """A space wherever Chinese and Latin letters meet, as mixed-language writing often
+    omits it, and after a code glued to Chinese ("Q4的"); other digits stay glued ("12月",
+    "2017年")."""
+    return _LATIN_CODE.sub(r"\1 ", _SCRIPT_SEAM.sub(" ", text))
+
+
 def normalised(text: str) -> str:
-    """Lower case, shorthand spelled out, English typos fixed against the vocabulary above
-    (words of five letters or more, one or two letters off). Pseudonyms are kept as they
-    are."""
+    """Lower case, English words set apart from Chinese, shorthand spelled out, English
+    typos fixed against the vocabulary above (words of five letters or more, one or two
+    letters off). Pseudonyms are kept as they are."""
+    text = spaced(text)
     out, done = [], 0
     for token in [*TOKEN_PATTERN.finditer(text), None]:
         end = token.start() if token else len(text)
@@ -208,6 +222,42 @@ def _amounts(text: str, args: dict[str, Any]) -> str:
     return text
 
 
+_CHANCE = r"probabilit(?:y|ies)|likelihood|chances?|odds|赢率|概率|可能性|成功率"
+_LOWER_ZH = "超过|大于|高于|不低于|至少"
+_UPPER_ZH = "低于|小于|不超过|不高于|少于"
+_POST = r"\+|以上|以下|or more|or less|or higher|or lower|and (?:up|above|over|below)"
+_PERCENT = rf"(?:(?P<op>{_LOWER}|{_UPPER}|{_LOWER_ZH}|{_UPPER_ZH})\s*)?(?P<num>\d{{1,3}})\s*%"
+_PROBABILITY = re.compile(
+    rf"(?:(?:win|close|closing)\s+)?(?:{_CHANCE})(?:\s+(?:of|is|at|was))?\s*{_PERCENT}"
+    rf"\s*(?P<post>{_POST})?"
+    rf"|{_PERCENT.replace('?P<', '?P<b_')}\s*(?P<b_post>{_POST})?\s*(?:win\s+|close\s+)?"
+    rf"(?:{_CHANCE})(?:\s*(?P<b_after>{_POST}))?"
+)
+
+
+def _probabilities(text: str, args: dict[str, Any]) -> str:
+    """A percentage beside a word for a deal's chance ("probability over 50%", "赢率50%以上",
+    "80%+ likelihood") bounds the deal's probability; the text without it (赢率 there is a
+    filter, not the win-rate measure). A bare percentage is that probability exactly."""
+    m = _PROBABILITY.search(text)
+    if m is None:
+        return text
+    found = {k.removeprefix("b_"): v for k, v in m.groupdict().items() if v}
+    value = min(int(found["num"]), 100)
+    bound = (found.get("op") or found.get("post") or found.get("after") or "").lower()
+    if not bound:
+        args["min_probability"] = args["max_probability"] = value
+    elif (
+        re.fullmatch(_UPPER, bound)
+        or bound in _UPPER_ZH.split("|")
+        or bound in ("以下", "or less", "or lower", "and below")
+    ):
+        args["max_probability"] = value
+    else:
+        args["min_probability"] = value
+    return text[: m.start()] + " " + text[m.end() :]
+
+
 def _looks_like_money(phrase: str) -> bool:
     """ "10k-50k" is money; "2016-2017" is not (a range of years)."""
     return bool(re.search(r"[kmb万千亿$€£¥]|\d{5,}|between", phrase)) or not re.search(
@@ -265,7 +315,15 @@ _EXTREMES = (
     (r"\b(?:smallest|min(?:imum)?|lowest)\s+(?:[a-z]+\s+)?(?:deal|amount)\b"
      r"|最小的?(?:一笔|单|商机)?", "min"),
 )  # fmt: skip
-_CLOSE_DATE_ZH = re.compile(r"(?:预计|预期|计划|将会?|要|能|会)\s*成交|成交(?:日期|时间|日)")
+_DUE_TO_CLOSE = (
+    r"\b(?:supposed|expected|due|scheduled|slated|set|going|likely)\s+to\s+close\b|\bwill close\b"
+    r"|(?:将会?|要|会)\s*(?:成交|关单|签单|签约)"
+)
+"""A close still to come: those deals are open. Not 预计成交 or 计划成交: that is the
+close-date field's own name (预计成交日), said of any deal."""
+_CLOSE_DATE_ZH = re.compile(
+    rf"{_DUE_TO_CLOSE}|(?:预计|预期|计划|能)\s*(?:成交|关单|签单)|成交(?:日期|时间|日)"
+)
 """成交 as the close date, not a won deal: 预计成交 (expected to close), 成交日期."""
 _STAGES = (
     (r"\bnegotiat\w*|谈判|议价", ["negotiation"]),
@@ -282,6 +340,7 @@ _CLOSED = re.compile(
 )
 _OPEN = re.compile(
     r"\bopen\b|\bactive\b|\bin progress\b|\blive\b|\bunclosed\b|\bnot[ -](?:yet[ -])?closed\b"
+    r"|\bworking on\b|\bin play\b|\bpending\b"
     r"|进行中|未关闭|在跟|未成交|在途|跟进中|还没关|没关|未关"
 )
 _SLIPPED = re.compile(
@@ -303,15 +362,19 @@ _DIMENSIONS = (
 )  # fmt: skip
 _CLOSE_DATE = r"(?:(?:expected\s+)?clos(?:e|ing)\s+(?:date\s+)?)"
 """What may stand between a cue and a date dimension: "by close quarter"."""
-_GROUP_CUE = r"\bby\b|\bper\b|\beach\b|\bacross\b|\bbroken down by\b|\bsplit by\b|按|各|每个?|分"
+_GROUP_CUE = (
+    r"\bby\b|\bper\b|\beach\b|\bacross\b|\bbroken down by\b|\bsplit by\b|\bcompar(?:e|ing)\b"
+    r"|按|各|每个?|分|对比|比较"
+)
 _WHICH_CUE = r"\bwhich\b|\bwhat\b|\bwho\b|哪个|哪位|哪些|哪家|哪一个|哪一位|谁"
 _MOST = re.compile(
     r"\b(?:most|highest|best|biggest|largest|top|leading|greatest|more)\b|最多|最高|最好|最大|第一|最强"
 )
 _LEAST = re.compile(r"\b(?:least|lowest|fewest|worst|smallest)\b|最少|最低|最差|最小")
+_COUNT_ZH = r"\d{1,3}|[一二两三四五六七八九十]{1,3}"
 _TOP_N = re.compile(
     r"\b(?:top|best|biggest|largest)\s*(\d{1,3})\b|\b(\d{1,3})\s+(?:biggest|largest|best|top)\b"
-    r"|前\s*(\d{1,3})"
+    rf"|前\s*({_COUNT_ZH})"
 )
 _DEALS = re.compile(r"\bdeals?\b|商机")
 _DEAL_NOUN = re.compile(rf"{_DEALS.pattern}|\b(?:number|count)\b|单数|个数|多少单|几单|笔数")
@@ -331,6 +394,7 @@ def read_pipeline(text: str, vocabulary: Vocabulary, today: date) -> dict[str, A
     """The `pipeline_query` tool's arguments for a question."""
     reading = _Reading(normalised(text), today, vocabulary)
     _read_names(reading, text)
+    reading.text = _probabilities(reading.text, reading.args)
     reading.text = _amounts(reading.text, reading.args)
     reading.text = _periods(reading.text, today, reading.args)
     _read_measure(reading)
@@ -371,7 +435,7 @@ def _read_stages(r: _Reading) -> None:
         r.args["stages"] = stages
     if _SLIPPED.search(r.text):
         r.args["slipped"] = True
-    elif _OPEN.search(r.text) and not stages:
+    elif (_OPEN.search(r.text) or re.search(_DUE_TO_CLOSE, r.text)) and not stages:
         r.args["open_only"] = True
 
 
@@ -402,7 +466,20 @@ def speaks_of_deals(text: str, vocabulary: Vocabulary, today: date) -> bool:
 def top_n(text: str) -> int | None:
     """How many the request asks for: "top 5", "the 3 biggest", "前10名"."""
     top = _TOP_N.search(text)
-    return int(next(g for g in top.groups() if g)) if top else None
+    return _count(next(g for g in top.groups() if g)) if top else None
+
+
+_DIGITS_ZH = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def _count(written: str) -> int:
+    """ "5", "三", "十", "十二", "二十": a count as digits or Chinese numerals below 100."""
+    if written.isdigit():
+        return int(written)
+    tens, _, ones = written.partition("十")
+    if not _:
+        return _DIGITS_ZH[written]
+    return (_DIGITS_ZH[tens] if tens else 1) * 10 + (_DIGITS_ZH[ones] if ones else 0)
 
 
 def _read_group(r: _Reading) -> None:
@@ -411,7 +488,8 @@ def _read_group(r: _Reading) -> None:
     limit = top_n(r.text)
     dimension = _dimension(r.text, _GROUP_CUE) or _dimension(r.text, _WHICH_CUE)
     if dimension is None and (limit is not None or re.search(r"\btop\b", r.text)):
-        dimension = _dimension(r.text, r"\btop(?:\s*\d{1,3})?\b|前\s*\d{1,3}\s*(?:个|名|位|家)?")
+        top = rf"\btop(?:\s*\d{{1,3}})?\b|前\s*(?:{_COUNT_ZH})\s*(?:个|名|位|家)?"
+        dimension = _dimension(r.text, top)
     if dimension is None:
         if limit:
             r.args.update(limit=limit, sort="amount_desc")
@@ -479,12 +557,32 @@ def _read_names(r: _Reading, original: str) -> None:
         "products": _products(r.text, v.products),
         "account_names": _phrases(r.text, v.accounts),
     }
+    _one_kind_each(r.text, found)
     for key, names in found.items():
         if names:
             r.args[key] = names
             for name in names:
-                r.text = re.sub(re.escape(name.lower()), " ", r.text)
+                r.text = re.sub(re.escape(spaced(name.lower())), " ", r.text)
     r.text = TOKEN_PATTERN.sub(" ", r.text)
+
+
+_KIND_WORDS = {
+    "team_names": r"teams?|团队|小组|组",
+    "regions": r"regions?|territor(?:y|ies)|areas?|地区|区域|大区",
+}
+
+
+def _one_kind_each(text: str, found: dict[str, list[str]]) -> None:
+    """A name that is both a team and a region ("APAC") is the one its neighbour word
+    says ("APAC团队", "the APAC region"); with no such word it stays both."""
+    teams, regions = found["team_names"], found["regions"]
+    for name in [t for t in teams if t.lower() in {r.lower() for r in regions}]:
+        near = re.escape(spaced(name.lower()))
+        for kind, other in (("team_names", "regions"), ("regions", "team_names")):
+            word = _KIND_WORDS[kind]
+            if re.search(rf"{near}\s*(?:{word})(?![a-z])|(?<![a-z])(?:{word})\s*{near}", text):
+                found[other] = [n for n in found[other] if n.lower() != name.lower()]
+                break
 
 
 def _people(text: str, owners: list[str]) -> list[str]:
@@ -504,7 +602,7 @@ def _phrases(text: str, names: list[str]) -> list[str]:
     """Names written out in the text (any case; Chinese without word boundaries)."""
     found = []
     for name in names:
-        lowered = name.lower()
+        lowered = spaced(name.lower())
         boundary = rf"(?<![a-z0-9]){re.escape(lowered)}(?![a-z0-9])"
         if len(lowered) >= 2 and re.search(boundary, text):
             found.append(name)
