@@ -108,10 +108,24 @@ def test_a_word_is_held_by_a_text_that_holds_one_of_its_translations() -> None:
     terms = Bm25Encoder().terms
     groups = glossary().term_groups("水泵过热")  # water pump; overheated
     assert coverage(groups, terms("The pump is overheated.")) == 1.0
-    assert coverage(groups, terms("The pump stopped.")) == 0.5
+    half = coverage(groups, terms("The pump stopped."))
+    assert 0.0 < half < 1.0
     assert coverage(groups, terms("Invoices are sent monthly.")) == 0.0
     english = glossary().term_groups("warranty")
     assert coverage(english, terms("保修期为一年")) == 1.0
+
+
+def test_rare_words_weigh_more_than_everyday_ones() -> None:
+    terms = Bm25Encoder().terms
+    groups = glossary().term_groups("customer keeps seeing E1", translate=False)
+    one_rare = coverage(groups, terms("Error E1 means low inlet pressure."))
+    one_everyday = coverage(groups, terms("The customer called."))
+    assert one_rare > 1.5 * one_everyday > 0  # unweighted, both would hold one word in four
+
+
+def test_own_words_only_without_translation() -> None:
+    terms = Bm25Encoder().terms
+    assert coverage(glossary().term_groups("warranty", translate=False), terms("保修期为一年")) == 0
 
 
 def test_stop_words_make_no_group_and_no_question_words_hold_everything() -> None:

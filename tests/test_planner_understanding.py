@@ -17,6 +17,7 @@ from crmassist.agent.planner.understanding import (
     asks_a_question,
     find_mention,
     intents_without_their_words,
+    is_fragment,
     language_asked,
     log_arguments,
     named_phrases,
@@ -613,3 +614,58 @@ def test_a_person_after_with_does_not_hide_the_customer_named() -> None:
     customer, so the customer the words name stands."""
     text = "give me the rundown on acme corp before my call with <PERSON_9f00>"
     assert find_mention(text, LEXICON) == Mention("Acme Corporation", 100.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("how much", True), ("多少钱？", True), ("log it", True), ("why?", True),
+     ("thanks", False), ("好的", False), ("banana", False),
+     ("how old is the universe exactly", False), ("what's the weather?", False)],
+)  # fmt: skip
+def test_a_fragment_asks_or_orders_in_a_few_words(text: str, fragment: bool) -> None:
+    assert is_fragment(text) is fragment
+
+
+@pytest.mark.slow
+def test_a_fragment_read_as_nothing_i_do_is_asked_back_not_declined(
+    intents: IntentClassifier,
+) -> None:
+    ranked = ((NONE, 0.9), ("pipeline_query", 0.05), ("help", 0.03), ("search_knowledge", 0.02))
+    fragment = planner(Unsure(intents, {"how many": Reading(ranked, 0.5)}))
+    asked = fragment.next_step(turn("how many"), TOOLS)
+    assert isinstance(asked, Clarification)
+    assert [c["intent"] for c in asked.choices] == ["pipeline_query", "search_knowledge"]
+    thanks = planner(Unsure(intents, {"thanks": Reading(ranked, 0.5)}))
+    assert thanks.next_step(turn("thanks"), TOOLS) == Phrases(PROMPTS).say("en", "not_understood")
+
+
+@pytest.mark.slow
+def test_an_unsure_request_naming_a_contact_looks_the_person_up(
+    intents: IntentClassifier,
+) -> None:
+    text = "where does <PERSON_ab12> work these days"
+    ranked = (("find_customer", 0.4), (NONE, 0.3), ("customer_overview", 0.2), ("help", 0.1))
+    unsure = planner(Unsure(intents, {text: Reading(ranked, 0.5)}))
+    assert unsure.next_step(turn(text), TOOLS) == ("find_customer", {"name": "<PERSON_ab12>"})
+
+
+def test_a_look_up_passes_the_name_without_the_command() -> None:
+    from crmassist.agent.planner.model import _strip_command
+
+    assert _strip_command("search customers: dairy") == "dairy"
+    assert _strip_command("look up the account named Blue Harbor?") == "Blue Harbor"
+    assert _strip_command("搜一下软件园") == "软件园"
+
+
+@pytest.mark.slow
+def test_a_pipeline_question_about_a_customer_named_in_part_filters_on_it(
+    intents: IntentClassifier,
+) -> None:
+    text = "open opportunities at acme"
+    reads = Unsure(intents, {text: Reading((("pipeline_query", 0.9),), 0.5)})
+    words = Vocabulary(accounts=["Acme Corporation", "Harbor Lights Hotel"])
+    step = Planner(reads, Phrases(PROMPTS), LEXICON, words).next_step(turn(text), TOOLS)
+    assert step == (
+        "pipeline_query",
+        {"open_only": True, "account_names": ["Acme Corporation"], "metric": "sum"},
+    )

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import functools
 import gzip
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from crmassist.domain.language import CJK
 from crmassist.retrieval.sparse import Bm25Encoder
@@ -39,6 +41,21 @@ _SENSES_OF_A_WORD = 3
 class Word:
     text: str
     chinese: bool
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    """One word of a question: the index terms that hold it, and how much it tells."""
+
+    terms: frozenset[int]
+    weight: float
+
+
+EVERYDAY_WEIGHT = 0.5
+"""What the commonest words ("is", "the", "怎么") still weigh: a little, never nothing."""
+_RAREST_ZIPF = 7.0
+"""Weights are 7 minus a word's Zipf frequency: "E1" (3.0) tells four times what "says"
+(5.5) tells, and a word wordfreq has never seen ("ClearStream") tells most."""
 
 
 class Glossary:
@@ -84,14 +101,16 @@ class Glossary:
                 yield Word(run[start:end], chinese=True)
                 start = end
 
-    def term_groups(self, text: str) -> list[frozenset[int]]:
-        """For each word of `text` that search would match on: its own terms and those of
-        its translations. Stop words (no terms of their own) make no group."""
+    def term_groups(self, text: str, translate: bool = True) -> list[TermGroup]:
+        """For each word of `text` that search would match on: its own terms and, with
+        `translate`, those of its translations, weighted by how rare the word is in its
+        language. Stop words (no terms of their own) make no group."""
         groups = []
         for word in self.words(text):
             own = self._terms.terms(word.text)
             if own:
-                groups.append(frozenset(own | self._translated(word)))
+                terms = own | self._translated(word) if translate else own
+                groups.append(TermGroup(frozenset(terms), _information(word)))
         return groups
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one glossary per process, words recur
@@ -104,11 +123,42 @@ class Glossary:
         return frozenset(self._terms.terms(" ".join(forms))) if forms else frozenset()
 
 
-def coverage(groups: list[frozenset[int]], terms: set[int]) -> float:
-    """The share of a question's word groups that a text's terms hold (1.0 without groups)."""
-    if not groups:
+def coverage(groups: list[TermGroup], terms: set[int]) -> float:
+    """The share of a question's words that a text's terms hold, each word weighted by how
+    much it tells (1.0 without words): "unit keeps throwing E1 ..." is about E1 more than
+    about units or keeping."""
+    total = sum(group.weight for group in groups)
+    if not total:
         return 1.0
-    return sum(1 for group in groups if group & terms) / len(groups)
+    return sum(group.weight for group in groups if group.terms & terms) / total
+
+
+EVERYDAY_ZIPF = 5.0
+"""Words at least this common ("how", "much", "it", "多少") name no topic of their own;
+"weather" (4.9) or "price" (4.9) do."""
+
+
+def is_everyday(word: Word) -> bool:
+    return _zipf(word) >= EVERYDAY_ZIPF
+
+
+def _information(word: Word) -> float:
+    return max(EVERYDAY_WEIGHT, _RAREST_ZIPF - _zipf(word))
+
+
+@functools.lru_cache(maxsize=8192)
+def _zipf(word: Word) -> float:
+    return float(_frequencies()(word.text, "zh" if word.chinese else "en"))
+
+
+@functools.cache
+def _frequencies() -> Any:
+    """wordfreq's Zipf lookup; its Chinese lists cut words with jieba, kept quiet here."""
+    import jieba
+    from wordfreq import zipf_frequency
+
+    jieba.setLogLevel(logging.WARNING)
+    return zipf_frequency
 
 
 @functools.cache

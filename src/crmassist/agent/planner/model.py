@@ -33,10 +33,11 @@ from pydantic import ConfigDict, Field
 from crmassist.agent.planner import compose, pipeline_reading, understanding
 from crmassist.agent.planner.compose import Phrases
 from crmassist.agent.planner.describe import Describer
-from crmassist.agent.planner.intents import NONE, IntentClassifier, Reading
+from crmassist.agent.planner.intents import HELP, NONE, IntentClassifier, Reading
 from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.domain.language import detect_lang
-from crmassist.retrieval.glossary import coverage as bilingual_coverage
+from crmassist.privacy.entities import TOKEN_PATTERN
+from crmassist.retrieval.glossary import coverage as weighted_coverage
 from crmassist.retrieval.glossary import glossary
 from crmassist.retrieval.sparse import Bm25Encoder
 from crmassist.scheduler.reminders import has_time_of_day
@@ -227,6 +228,10 @@ class Planner:
             intent = "pipeline_query"
         if intent in (None, NONE, "help") and self._about_an_article(turn):
             intent = "search_knowledge"
+        if intent == NONE and understanding.is_fragment(turn.request):
+            return self._clarify(turn, turn.reading, exclude=(HELP,), floor=0.0)
+        if intent in (None, NONE) and self._looks_up_a_person(turn):
+            intent = "find_customer"
         if intent in (None, NONE, "pipeline_query") and self._about_a_customer(turn, intent):
             intent = "search_interactions"  # answered only if the notes hold it (below)
         if intent is None and self._briefing_on_a_customer(turn):
@@ -257,6 +262,16 @@ class Planner:
         is about that article, however unsure its reading (or close to "help" it lands):
         the knowledge base's own bar still decides whether it is answered."""
         return understanding.names_an_article(turn.request, self.vocabulary.articles)
+
+    def _looks_up_a_person(self, turn: Turn) -> bool:
+        """A request, read as nothing certain, that names one of the asker's contacts and
+        no customer, with a look-up among its likely readings ("which account is <PERSON_…>
+        at", "<PERSON_…>是哪个客户的"): who the person is, and where, is the look-up."""
+        assert turn.reading is not None
+        mention = self._mention(turn.request)
+        if mention is None or not TOKEN_PATTERN.fullmatch(mention.name):
+            return False
+        return "find_customer" in turn.reading.likeliest(n=3, floor=0.05, exclude=(NONE,))
 
     def _about_a_customer(self, turn: Turn, intent: str | None) -> bool:
         """A question that names a customer but reads as nothing certain (or as a pipeline
@@ -316,10 +331,12 @@ class Planner:
         plausible = blended.best in reading.likeliest(n=3, floor=0.05, exclude=(NONE,))
         return blended if blended.intent is not None and plausible else reading
 
-    def _clarify(self, turn: Turn, reading: Reading, exclude: Sequence[str] = ()) -> Step:
-        """Ask back with the two or three likeliest readings, or say what I can do when no
-        reading is likely at all."""
-        options = reading.likeliest(exclude=(NONE, *exclude))
+    def _clarify(
+        self, turn: Turn, reading: Reading, exclude: Sequence[str] = (), floor: float = 0.08
+    ) -> Step:
+        """Ask back with the two or three likeliest readings (above `floor`), or say what I
+        can do when no reading is likely at all."""
+        options = reading.likeliest(floor=floor, exclude=(NONE, *exclude))
         if not options:
             return self.phrases.say(turn.lang, "not_understood")
         labels = [self.intents.label(name, turn.lang) for name in options]
@@ -436,17 +453,16 @@ class Planner:
         return max((self._held(turn, r) for r in results[:first]), default=0.0)
 
     def _held(self, turn: Turn, result: dict[str, Any]) -> float:
-        """The share of the question's terms in one result; across languages, a word is
-        held when one of its dictionary translations is."""
-        if self._same_language(turn, result):
-            wanted = self._wanted_terms(turn)
-            return len(wanted & self._terms_of(result)) / len(wanted) if wanted else 1.0
+        """The share of the question's words in one result, rare words weighing more;
+        across languages, a word is held when one of its dictionary translations is."""
+        across = not self._same_language(turn, result)
         names = _TERMS.terms(mention.name) if (mention := self._mention(turn.request)) else set()
-        groups = [g for g in glossary().term_groups(turn.request) if not g <= names]
-        return bilingual_coverage(groups, self._terms_of(result))
+        groups = glossary().term_groups(turn.request, translate=across)
+        asked = [g for g in groups if not g.terms <= names]
+        return weighted_coverage(asked, self._terms_of(result))
 
     def _translations(self, turn: Turn) -> set[int]:
-        return set().union(*glossary().term_groups(turn.request))
+        return set().union(*(g.terms for g in glossary().term_groups(turn.request)))
 
     @staticmethod
     def _same_language(turn: Turn, result: dict[str, Any]) -> bool:
@@ -673,6 +689,9 @@ class Planner:
         refining = refining or pipeline_reading.only_regroups(reading)
         if reading and refining and turn.last_pipeline is not None:
             reading = pipeline_reading.refine(turn.last_pipeline, reading)
+        mention = self._mention(turn.request)
+        if "account_names" not in reading and mention and mention.name in self.vocabulary.accounts:
+            reading["account_names"] = [mention.name]  # "the acme opportunities"
         return pipeline_reading.completed(reading)
 
     def _customer_segments(self, turn: Turn, account: str | None) -> Step:
@@ -771,10 +790,18 @@ def _lang_of(result: dict[str, Any]) -> str:
     return detect_lang(_text_of(result))
 
 
+_LOOK_UP = re.compile(
+    r"^\s*(?:please\s+)?(?:find|look ?up|search(?: for)?|look for|who is"
+    r"|查找|查一下|搜一下|搜索|找一下)"
+    r"\s*(?:the\s+|a\s+)?(?:(?:customers?|accounts?|clients?|contacts?|客户)(?![a-z]))?"
+    r"\s*(?:named|called|for)?\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+
+
 def _strip_command(text: str) -> str:
-    return re.sub(
-        r"^\s*(find|look up|lookup|search for|who is|查找客户|查找|查一下)\s*", "", text, flags=re.I
-    ).strip(" ?？")
+    """The name looked up, without the command around it ("search customers: dairy")."""
+    return _LOOK_UP.sub("", text, count=1).strip(" ?？")
 
 
 class OfflinePlanner(BaseChatModel):

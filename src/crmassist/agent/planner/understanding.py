@@ -19,6 +19,7 @@ from crmassist.crm.customers import MIN_SCORE, normalise, similarity
 from crmassist.domain.enums import Channel
 from crmassist.domain.periods import parse_day
 from crmassist.privacy.entities import TOKEN_PATTERN
+from crmassist.retrieval.glossary import glossary, is_everyday
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
@@ -336,6 +337,20 @@ _EXPLICIT_LOG = re.compile(
     r"\b(?:log|record|note down|add a note|write down|jot down)\b|记录|记一下|记下|备注一下",
     re.IGNORECASE,
 )
+
+
+_FRAGMENT_WORDS = 3
+
+
+def is_fragment(text: str) -> bool:
+    """A request of a few everyday words that still asks or orders something ("how much",
+    "多少？", "log it"): it names no topic to decline, so it is asked back about. "What's
+    the weather?" names one; "thanks" or "ok" asks nothing."""
+    ordered = bool(_EXPLICIT_LOG.search(text))
+    if not (ordered or asks_a_question(text)):
+        return False
+    words = list(glossary().words(_EXPLICIT_LOG.sub(" ", text)))
+    return len(words) <= _FRAGMENT_WORDS and all(is_everyday(w) for w in words)
 
 
 def asks_a_question(text: str) -> bool:
