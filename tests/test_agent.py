@@ -67,6 +67,12 @@ def test_support_gets_tickets_and_masked_contacts_only(sample_rt: Runtime) -> No
     assert "maria.gonzalez@acme-corp.example" not in reply.answer
 
 
+def test_open_tickets_lead_with_how_many(sample_rt: Runtime) -> None:
+    reply = ask(sample_rt, "U010", "Acme现在有几个没解决的工单")
+    assert "未关闭工单（2个）" in reply.answer
+    assert {"T9001", "T9002"} <= cited(reply)
+
+
 def test_what_did_we_promise_searches_the_customers_notes(sample_rt: Runtime) -> None:
     reply = ask(sample_rt, "U001", "what did we promise Maria Gonzalez?")
     assert tools(reply) == ["find_customer", "search_interactions"]

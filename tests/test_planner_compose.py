@@ -245,3 +245,18 @@ def test_a_number_of_days_is_singular_for_one() -> None:
         id="I1",
     )
     assert "1 day ago" in line
+
+
+FAQ = """**How are invoices delivered?**
+By e-mail to the billing contact, as a PDF.
+
+**What are the payment terms?**
+**30 days net** for businesses with approved credit. Other customers pay at order.
+"""
+
+
+def test_a_question_line_is_quoted_with_the_line_that_answers_it() -> None:
+    lines = compose.best_sentences("payment terms for businesses", article(FAQ), limit=1)
+    assert lines.sentences == [
+        "What are the payment terms? 30 days net for businesses with approved credit. [KB-1]"
+    ]

@@ -148,7 +148,9 @@ def best_sentences(
     wanted = _TERMS.terms(question) if wanted is None else wanted
     asked = [float(n) for n in re.findall(_NUMBER, question)]
     kinds = answer_types.asked_types(question)
-    terms = [_TERMS.terms(p.matched) | _named_columns(p, wanted) for p in candidates]
+    terms = [
+        _TERMS.terms(p.matched) | _named_columns(p, wanted) | _section_terms(p) for p in candidates
+    ]
     weight = _rarity(terms)
     telling = 1.0 + math.log(len(candidates))  # the weight of a term found on one line only
 
@@ -174,10 +176,23 @@ def best_sentences(
         chosen.append(best)
         covered |= terms[best]
     chosen.sort()
+    answered = {n for n in chosen if _answered_next(candidates, n)}
     return Extract(
-        [f"{candidates[n].shown} {top['cite']}" for n in chosen],
+        [
+            f"{candidates[n].shown} {candidates[n + 1].shown if n in answered else ''}".rstrip()
+            + f" {top['cite']}"
+            for n in chosen
+            if n - 1 not in answered
+        ],
         [f"{p.shown} {top['cite']}" for p in steps[:_MAX_STEPS]],
     )
+
+
+def _answered_next(passages: list[Passage], n: int) -> bool:
+    """A question line (an FAQ's "What are the payment terms?") is quoted with the line
+    after it, which answers it: the question alone matches best and says nothing."""
+    asks = [p.shown.rstrip().endswith(("?", "？")) for p in passages[n : n + 2]]
+    return asks == [True, False]
 
 
 REPEATED = 0.75
@@ -195,6 +210,15 @@ def _named_columns(passage: Passage, wanted: set[int]) -> set[int]:
         if (terms := _TERMS.terms(column)) and terms <= wanted:
             named |= terms
     return named
+
+
+@functools.lru_cache(maxsize=256)
+def _heading_terms(heading: str) -> frozenset[int]:
+    return frozenset(_TERMS.terms(heading))
+
+
+def _section_terms(passage: Passage) -> frozenset[int]:
+    return _heading_terms(passage.section) if passage.section else frozenset()
 
 
 def _first_procedure(passages: list[Passage]) -> list[Passage]:
@@ -237,6 +261,9 @@ class Passage:
     columns: tuple[str, ...] = ()
     """A table row's column names: "first response for a high ticket" asks for the row
     "High" in the column "First response", not for a sentence about first responses."""
+    section: str = ""
+    """The heading the passage stands under: "设备序列号" answers "报修要准备什么" because it
+    stands under "报修时请准备"."""
 
 
 def _passages(body: str) -> list[Passage]:
@@ -245,14 +272,18 @@ def _passages(body: str) -> list[Passage]:
     lines = body.splitlines()
     out: list[Passage] = []
     header: list[str] = []
+    section = ""
     for n, line in enumerate(lines):
+        if line.startswith("#"):
+            section = line.strip("# ")
         if not line.lstrip().startswith("|"):
             header = []
             if numbered := _STEP.match(line):
                 item = _plain(line[numbered.end() :])
-                out.append(Passage(item, item, int(numbered.group(1))))
+                out.append(Passage(item, item, int(numbered.group(1)), section=section))
             else:
-                out += [Passage(s, s) for s in map(_plain, _SENTENCE.split(line)) if s]
+                sentences = map(_plain, _SENTENCE.split(line))
+                out += [Passage(s, s, section=section) for s in sentences if s]
             continue
         following = lines[n + 1] if n + 1 < len(lines) else ""
         if _separator(line):
@@ -263,7 +294,8 @@ def _passages(body: str) -> list[Passage]:
         named = _zip_header(header, _cells(line))
         shown = "; ".join(f"{name}: {cell}" if name else cell for name, cell in named)
         cells = _plain("; ".join(cell for _, cell in named))
-        out.append(Passage(_plain(shown) + ".", cells, columns=tuple(n for n, _ in named if n)))
+        columns = tuple(n for n, _ in named if n)
+        out.append(Passage(_plain(shown) + ".", cells, columns=columns, section=section))
     return out
 
 

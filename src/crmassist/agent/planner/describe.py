@@ -192,7 +192,7 @@ class Describer:
             f"{self.label('ticket_status', t['status'])}) [{t['id']}]"
             for t in tickets
         ]
-        return self.say("tickets", tickets=self.join(items))
+        return self.say("tickets", count=len(items), tickets=self.join(items))
 
     def sections(self, view: dict[str, Any]) -> list[str]:
         lines = []
