@@ -109,6 +109,7 @@ def read(text: str) -> dict[str, Any]:
         ("概率低于30%的商机", {"max_probability": 30}),
         ("deals at 40% probability", {"min_probability": 40, "max_probability": 40}),
         ("deals expected to close this month", {"close_period": "this month", "open_only": True}),
+        ("deals still open after their close date", {"slipped": True}),
         ("下个月要签约的商机", {"close_period": "下个月", "open_only": True}),
         ("compare regions by won amount", {"group_by": "region", "stages": ["closed_won"],
                                            "metric": "sum"}),

@@ -3,6 +3,7 @@ and what it does when it is unsure (asks back with choices instead of guessing).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from crmassist.agent.planner.pipeline_reading import Vocabulary
 from crmassist.agent.planner.understanding import (
     Mention,
     asks_a_question,
+    asks_only_for_a_language,
     find_mention,
     intents_without_their_words,
     is_fragment,
@@ -22,6 +24,7 @@ from crmassist.agent.planner.understanding import (
     log_arguments,
     named_phrases,
     names_an_article,
+    spelled_as,
     stage_argument,
     task_arguments,
     tier_argument,
@@ -647,6 +650,9 @@ def test_an_unsure_request_naming_a_contact_looks_the_person_up(
     ranked = (("find_customer", 0.4), (NONE, 0.3), ("customer_overview", 0.2), ("help", 0.1))
     unsure = planner(Unsure(intents, {text: Reading(ranked, 0.5)}))
     assert unsure.next_step(turn(text), TOOLS) == ("find_customer", {"name": "<PERSON_ab12>"})
+    ranking = (("customer_segments", 0.6), ("find_customer", 0.3), ("help", 0.1))
+    ranked_as_tiers = planner(Unsure(intents, {text: Reading(ranking, 0.5)}))
+    assert ranked_as_tiers.next_step(turn(text), TOOLS)[0] == "find_customer"
 
 
 def test_a_look_up_passes_the_name_without_the_command() -> None:
@@ -669,3 +675,90 @@ def test_a_pipeline_question_about_a_customer_named_in_part_filters_on_it(
         "pipeline_query",
         {"open_only": True, "account_names": ["Acme Corporation"], "metric": "sum"},
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "only"),
+    [("用中文再说一遍", True), ("in English please", True), ("translate that into Chinese", True),
+     ("写一封英文邮件", False), ("what did acme say in english", False), ("again please", False)],
+)  # fmt: skip
+def test_a_request_for_the_same_in_another_language(text: str, only: bool) -> None:
+    assert asks_only_for_a_language(text) is only
+
+
+@pytest.mark.slow
+def test_the_last_request_is_answered_again_in_the_language_asked(
+    intents: IntentClassifier,
+) -> None:
+    kb = Unsure(intents, {"E2怎么处理": Reading((("search_knowledge", 0.9),), 0.5)})
+    again = turn("in English please", previous="E2怎么处理")
+    assert planner(kb).next_step(again, TOOLS) == ("search_knowledge", {"query": "E2怎么处理"})
+    article = {
+        "record_id": "KB-0002", "cite": "[KB-0002]", "title": "Alarm E2: leak detected",
+        "text": "Close the inlet valve and unplug the unit. E2 clears once the tray is dry.",
+    }  # fmt: skip
+    found = replace(again, calls=[("search_knowledge", {"query": "E2怎么处理"}, [article], False)])
+    answer = planner(kb).next_step(found, TOOLS)
+    assert isinstance(answer, str)
+    assert answer.startswith(Phrases(PROMPTS).say("en", "kb_intro"))
+
+
+@pytest.mark.slow
+def test_a_knowledge_follow_up_is_asked_with_the_question_before_it(
+    intents: IntentClassifier,
+) -> None:
+    first = "what does alarm E5 mean on a pump"
+    readings = {q: Reading((("search_knowledge", 0.9),), 0.5) for q in (first, "多久能恢复")}
+    kb = planner(Unsure(intents, readings))
+    leaning = kb.next_step(turn("多久能恢复", previous=first), TOOLS)
+    assert leaning == ("search_knowledge", {"query": f"{first}\n多久能恢复"})
+    pointing = "and how long does that take"
+    readings[pointing] = Reading((("search_knowledge", 0.9),), 0.5)
+    assert kb.next_step(turn(pointing, previous=first), TOOLS) == (
+        "search_knowledge",
+        {"query": f"{first}\n{pointing}"},
+    )
+    fresh = "what is the warranty on E5 pumps"
+    readings[fresh] = Reading((("search_knowledge", 0.9),), 0.5)
+    new_topic = kb.next_step(turn(fresh, previous=first), TOOLS)
+    assert new_topic == ("search_knowledge", {"query": fresh})
+
+
+def test_typos_of_the_articles_words_are_read_as_those_words() -> None:
+    titles = {"warranty", "dispenser", "pressure", "aquasense"}
+    assert spelled_as("warrenty on the office dispensr?", titles) == (
+        "warranty on the office dispenser?"
+    )
+    assert spelled_as("AquaSense offline", titles) == "AquaSense offline"  # known as written
+    assert spelled_as("Acme wants a quote", titles) == "Acme wants a quote"  # everyday words
+
+
+@pytest.mark.slow
+def test_a_question_about_a_customer_that_no_deal_answers_is_looked_up_in_its_notes(
+    intents: IntentClassifier,
+) -> None:
+    asked = "when does the Acme budget unfreeze, how much is in it?"
+    sure = Reading((("pipeline_query", 0.9),), 0.5)
+    words = Vocabulary(accounts=["Acme Corporation"])
+    fixed = Planner(Unsure(intents, {asked: sure}), Phrases(PROMPTS), LEXICON, words)
+    none = {"deal_count": 0, "rows": [], "columns": ["id"], "query": {}}
+    ran = [("pipeline_query", {}, none, False)]
+    assert fixed.next_step(turn(asked, calls=ran), TOOLS) == (
+        "find_customer",
+        {"name": "Acme Corporation"},
+    )
+    found = [*ran, ("find_customer", {}, [{"account_id": "A001", "score": 100}], False)]
+    assert fixed.next_step(turn(asked, calls=found), TOOLS) == (
+        "search_interactions",
+        {"query": asked, "k": 6, "account_id": "A001"},
+    )
+    noted = [*found, ("search_interactions", {}, [NOTE], False)]
+    assert "[I00001]" in fixed.next_step(turn(asked, calls=noted), TOOLS)
+    refused = [*found, ("search_interactions", {}, "role may not search interactions", True)]
+    answer = fixed.next_step(turn(asked, calls=refused), TOOLS)
+    assert isinstance(answer, str) and "[I00001]" not in answer and "may not" not in answer
+
+
+def test_a_code_after_about_names_a_ticket_not_a_customer() -> None:
+    assert named_phrases("log that I called keystone about T0170, all fine") == []
+    assert named_phrases("meeting with Portland City Offices") == ["Portland City Offices"]

@@ -104,9 +104,11 @@ class Glossary:
     def term_groups(self, text: str, translate: bool = True) -> list[TermGroup]:
         """For each word of `text` that search would match on: its own terms and, with
         `translate`, those of its translations, weighted by how rare the word is in its
-        language. Stop words (no terms of their own) make no group."""
+        language. Stop words (no terms of their own) make no group. Without `translate`,
+        Chinese is cut as the search index cuts it (jieba's words: "报修" stays one word,
+        though the dictionary lacks it and would give "报" and "修")."""
         groups = []
-        for word in self.words(text):
+        for word in self.words(text) if translate else _indexed_words(text):
             own = self._terms.terms(word.text)
             if own:
                 terms = own | self._translated(word) if translate else own
@@ -121,6 +123,22 @@ class Glossary:
         else:
             forms = sorted(self._chinese_for.get(word.text.casefold(), ()))
         return frozenset(self._terms.terms(" ".join(forms))) if forms else frozenset()
+
+
+def _indexed_words(text: str) -> Iterator[Word]:
+    for run in _RUN.findall(text):
+        if not CJK.match(run):
+            yield Word(run, chinese=False)
+        else:
+            yield from (Word(w, chinese=True) for w in _jieba().lcut(run))
+
+
+@functools.cache
+def _jieba() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 
 
 def coverage(groups: list[TermGroup], terms: set[int]) -> float:
@@ -139,25 +157,25 @@ EVERYDAY_ZIPF = 5.0
 
 
 def is_everyday(word: Word) -> bool:
-    return _zipf(word) >= EVERYDAY_ZIPF
+    return zipf(word) >= EVERYDAY_ZIPF
 
 
 def _information(word: Word) -> float:
-    return max(EVERYDAY_WEIGHT, _RAREST_ZIPF - _zipf(word))
+    return max(EVERYDAY_WEIGHT, _RAREST_ZIPF - zipf(word))
 
 
 @functools.lru_cache(maxsize=8192)
-def _zipf(word: Word) -> float:
+def zipf(word: Word) -> float:
+    """How common the word is in its language (wordfreq's Zipf scale: 0 unseen, 7 "the")."""
     return float(_frequencies()(word.text, "zh" if word.chinese else "en"))
 
 
 @functools.cache
 def _frequencies() -> Any:
     """wordfreq's Zipf lookup; its Chinese lists cut words with jieba, kept quiet here."""
-    import jieba
     from wordfreq import zipf_frequency
 
-    jieba.setLogLevel(logging.WARNING)
+    _jieba()
     return zipf_frequency
 
 

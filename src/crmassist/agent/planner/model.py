@@ -9,6 +9,7 @@ It never guesses: an unreadable request gets "I did not understand" and what it 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -221,6 +222,7 @@ class Planner:
         say = self._sayer(turn.lang)
         if turn.failure is not None and not self._second_source_failed(turn):
             return say("tool_error", error=turn.failure)
+        turn = self._restated(turn)
         turn = replace(turn, reading=self._read(turn))
         assert turn.reading is not None
         intent = turn.reading.intent
@@ -230,7 +232,7 @@ class Planner:
             intent = "search_knowledge"
         if intent == NONE and understanding.is_fragment(turn.request):
             return self._clarify(turn, turn.reading, exclude=(HELP,), floor=0.0)
-        if intent in (None, NONE) and self._looks_up_a_person(turn):
+        if intent in (None, NONE, *READ_ORDERS) and self._looks_up_a_person(turn):
             intent = "find_customer"
         if intent in (None, NONE, "pipeline_query") and self._about_a_customer(turn, intent):
             intent = "search_interactions"  # answered only if the notes hold it (below)
@@ -257,6 +259,17 @@ class Planner:
             return say("tool_error", error=f"the tool {step[0]} is not available")
         return step
 
+    @staticmethod
+    def _restated(turn: Turn) -> Turn:
+        """ "用中文再说一遍", "same in English please": the previous request again, answered
+        in the language asked for (its tools run again: the answer is made, not translated)."""
+        asked = understanding.language_asked(turn.request)
+        if asked is None or not turn.previous:
+            return turn
+        if not understanding.asks_only_for_a_language(turn.request):
+            return turn
+        return replace(turn, request=turn.previous, lang=asked, previous=None)
+
     def _about_an_article(self, turn: Turn) -> bool:
         """A request that quotes an article's title ("how do I handle this: Price list?")
         is about that article, however unsure its reading (or close to "help" it lands):
@@ -264,9 +277,10 @@ class Planner:
         return understanding.names_an_article(turn.request, self.vocabulary.articles)
 
     def _looks_up_a_person(self, turn: Turn) -> bool:
-        """A request, read as nothing certain, that names one of the asker's contacts and
-        no customer, with a look-up among its likely readings ("which account is <PERSON_…>
-        at", "<PERSON_…>是哪个客户的"): who the person is, and where, is the look-up."""
+        """A request, read as nothing certain or as a ranking of customers by their orders
+        (which takes no person), that names one of the asker's contacts and no customer,
+        with a look-up among its likely readings ("which account is <PERSON_…> at",
+        "who is <PERSON_…>, which customer"): who the person is, and where, is the look-up."""
         assert turn.reading is not None
         mention = self._mention(turn.request)
         if mention is None or not TOKEN_PATTERN.fullmatch(mention.name):
@@ -400,6 +414,8 @@ class Planner:
     # -- one method per intent: the plan, then the answer ------------------------------------
 
     def _search_knowledge(self, turn: Turn, account: str | None) -> Step:
+        question = understanding.spelled_as(self._knowledge_question(turn), self._title_words)
+        turn = replace(turn, request=question)
         results = turn.result_of("search_knowledge")
         if results is None:
             return ("search_knowledge", {"query": turn.request})
@@ -414,6 +430,27 @@ class Planner:
         extract = compose.best_sentences(turn.request, results, wanted=wanted)
         return self.phrases.say(turn.lang, "kb_intro") + "\n" + extract.markdown()
 
+    @functools.cached_property
+    def _title_words(self) -> frozenset[str]:
+        """The words of the article titles the asker may read: what typos are fixed to."""
+        titles = " ".join(self.vocabulary.articles).lower()
+        return frozenset(re.findall(r"[a-z]{5,}", titles))
+
+    def _knowledge_question(self, turn: Turn) -> str:
+        """A knowledge-base follow-up that leans on the question before it ("customer has an
+        E2 leak, what do we do" / "what's the response target for that"; "E5是什么故障" /
+        "多久能自动重启"): asked with that question's words too. It leans when it points back
+        ("that", "它"), or, in Chinese, which drops what the sentence is about, when it
+        drops the code the previous question named."""
+        previous = turn.previous
+        if not previous or self.intents.classify(previous) != "search_knowledge":
+            return turn.request
+        chinese = understanding.is_chinese(turn.request)
+        dropped_code = chinese and bool(_codes(previous)) and not _codes(turn.request)
+        if dropped_code or understanding.points_back(turn.request):
+            return f"{previous}\n{turn.request}"
+        return turn.request
+
     def _kb_holds(self, turn: Turn, results: list[dict[str, Any]]) -> bool:
         """The articles answer the question: they hold enough of its terms, and when the
         reading was unsure (the knowledge base one likely reading among others), most of
@@ -426,9 +463,10 @@ class Planner:
     def _answering_first(self, turn: Turn, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The knowledge base ranks each language apart and takes them in turns, the
         question's own first. When the first article holds too few of the question's words
-        to answer, the other language's first is read instead if it holds more of them
-        (through the dictionary: a translation is weaker evidence than the word itself, so
-        it never overrules an article that answers in the question's own language).
+        to answer, the other language's first is read instead if it holds more of them and
+        enough to answer (through the dictionary: a translation is weaker evidence than the
+        word itself, so it never overrules an article that answers in the question's own
+        language, and a question neither answers stays in its own).
         Before any of that, an article naming every code the question names ("E2", "PF-10")
         goes before one that does not, in the question's language if one is: "how do I fix
         error E2?" is not answered by E3's article."""
@@ -443,7 +481,8 @@ class Planner:
         if held >= KB_SUPPORT:
             return results
         other = next((r for r in results if _lang_of(r) != _lang_of(first)), first)
-        best = other if self._held(turn, other) > held else first
+        other_held = self._held(turn, other)
+        best = other if other_held > held and other_held >= KB_SUPPORT else first
         return [best, *(r for r in results if r is not best)]
 
     def _coverage(self, turn: Turn, results: list[dict[str, Any]], first: int = 2) -> float:
@@ -492,10 +531,12 @@ class Planner:
 
     @staticmethod
     def _second_source_failed(turn: Turn) -> bool:
-        """Notes searched beside a found article (see `_customer_notes_instead`) that the
-        asker's role may not search: the article still answers, not the refusal."""
+        """Notes searched beside a found article or an empty pipeline answer (see
+        `_customer_notes_instead`, `_notes_when_no_deal`) that the asker's role may not
+        search: the first answer still stands, not the refusal."""
         last = turn.calls[-1][0] if turn.calls else None
-        return last == "search_interactions" and bool(turn.result_of("search_knowledge"))
+        first = turn.result_of("search_knowledge") or turn.result_of("pipeline_query")
+        return last == "search_interactions" and bool(first)
 
     def _wanted_terms(self, turn: Turn) -> set[int]:
         wanted = _TERMS.terms(turn.request)
@@ -553,6 +594,9 @@ class Planner:
             return ("search_interactions", args)
         if (unsure := self._unsupported(turn, results, account is not None)) is not None:
             return unsure
+        return self._notes_answer(turn, results, period)
+
+    def _notes_answer(self, turn: Turn, results: list[dict[str, Any]], period: str | None) -> str:
         say = self._sayer(turn.lang)
         scope = say("notes_scope_period", period=period) if period else ""
         if not results:
@@ -645,8 +689,33 @@ class Planner:
             return ("pipeline_query", self._pipeline_args(turn, refining))
         if not isinstance(result, dict):  # not the tool's JSON: nothing to read numbers from
             return self.phrases.say(turn.lang, "tool_error", error="unreadable pipeline result")
+        if not result.get("deal_count") and (notes := self._notes_when_no_deal(turn)):
+            return notes
         winner = pipeline_reading.wants_winner(turn.request)
         return compose.pipeline_answer(self.phrases, turn.lang, result, winner)
+
+    def _notes_when_no_deal(self, turn: Turn) -> Step | None:
+        """A question about one customer that no deal answers ("西湖国际酒店续约报价发了多少钱"
+        with no proposal on record) may be answered by that customer's notes: they are
+        searched, and answer when one holds any of the question's words."""
+        mention = self._mention(turn.request)
+        if mention is None or mention.name not in self.vocabulary.accounts:
+            return None
+        if not understanding.asks_a_question(turn.request):
+            return None
+        notes = turn.result_of("search_interactions")
+        if notes is None:
+            if turn.failed("search_interactions"):
+                return None
+            if (lookup := self._lookup(turn)) is not None:
+                return lookup
+            account = self._account(turn, "search_interactions")
+            if not account or account[0] in "!?":
+                return None
+            return ("search_interactions", {"query": turn.request, "k": 6, "account_id": account})
+        if notes and self._coverage(turn, notes, NOTES_SHOWN) > 0:
+            return self._notes_answer(turn, notes, None)
+        return None
 
     def _reads_as_pipeline(self, turn: Turn, intent: str | None, unsure: bool) -> bool:
         """Text the pipeline parser reads as a pipeline question: a measure only pipelines

@@ -344,8 +344,9 @@ _OPEN = re.compile(
     r"|进行中|未关闭|在跟|未成交|在途|跟进中|还没关|没关|未关"
 )
 _SLIPPED = re.compile(
-    r"\b(?:slipped|slipping|overdue|past due|missed)\b|\bpast (?:their |its |the )?"
-    r"(?:expected )?close date|延期|逾期|推迟|(?:过了|超过|超出)\S{0,3}成交日期"
+    r"\b(?:slipped|slipping|overdue|past due|missed)\b"
+    r"|\b(?:past|after|beyond) (?:their |its |the )?(?:expected )?close(?: date)?\b"
+    r"|延期|逾期|推迟|(?:过了|超过|超出)\S{0,3}成交日期"
 )
 _DIMENSIONS = (
     (r"reps?|sales ?(?:reps?|people|persons?|man|men)|salespeople|salesperson|sellers?|owners?|"

@@ -8,18 +8,19 @@ same reading.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
 from crmassist.crm.customers import MIN_SCORE, normalise, similarity
 from crmassist.domain.enums import Channel
 from crmassist.domain.periods import parse_day
 from crmassist.privacy.entities import TOKEN_PATTERN
-from crmassist.retrieval.glossary import glossary, is_everyday
+from crmassist.retrieval.glossary import Word, glossary, is_everyday, zipf
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
@@ -106,8 +107,13 @@ def named_phrases(text: str) -> list[str]:
     """Capitalised names after "about/with/for" (or Chinese ones after 关于/和): what the
     user calls a customer, for a lookup when it matches nothing the asker may see. A
     pseudonym counts: the model gate may mask an unknown name ("Acmee Corp"), and the
-    lookup gets its value back inside the tool."""
-    return [(m.group("en") or m.group("zh")).strip() for m in _NAMED_AFTER.finditer(text)]
+    lookup gets its value back inside the tool. A code ("about T0170", "for E2") names a
+    ticket or an alarm, not a customer."""
+    phrases = [(m.group("en") or m.group("zh")).strip() for m in _NAMED_AFTER.finditer(text)]
+    return [p for p in phrases if not _CODE_ONLY.fullmatch(p.rstrip(".,;:!?"))]
+
+
+_CODE_ONLY = re.compile(r"[A-Z]{1,3}-?\d{1,6}")
 
 
 def _mention_score(text: str, name: str, held: set[str]) -> float:
@@ -307,6 +313,59 @@ _LANGUAGES_ASKED = (
 def language_asked(text: str) -> str | None:
     """The language the request asks for ("in English", "写一封英文邮件"), if it names one."""
     return next((lang for p, lang in _LANGUAGES_ASKED if re.search(p, text, re.I)), None)
+
+
+_RESTATING = re.compile(
+    r"\b(?:again|repeat|translated?|translation|say|said|same|answer|reply|that|it|this)\b"
+    r"|再说|重复|翻译|一遍|再来|同样|回答|这个|刚才",
+    re.IGNORECASE,
+)
+_RESTATING_WORDS = 6
+
+
+def asks_only_for_a_language(text: str) -> bool:
+    """The request asks for the last answer again in another language and nothing else
+    ("用中文再说一遍", "in English please", "translate that into Chinese"): what is left
+    without the language and the words for saying again is everyday words or nothing."""
+    if language_asked(text) is None:
+        return False
+    rest = _RESTATING.sub(
+        " ", re.sub("|".join(p for p, _ in _LANGUAGES_ASKED), " ", text, flags=re.I)
+    )
+    words = list(glossary().words(rest))
+    return len(words) <= _RESTATING_WORDS and all(is_everyday(w) for w in words)
+
+
+_UNKNOWN_ZIPF = 2.0
+"""An English word rarer than this (Zipf) is most likely a typo ("warrenty" 1.3, "dispensr"
+0), unless the knowledge base itself uses it ("AquaSense")."""
+_TYPO_RATIO = 85
+
+
+def spelled_as(text: str, known: Collection[str]) -> str:
+    """`text` with each unknown English word of five letters or more replaced by the
+    `known` word (lower case) it is one or two letters off: "warrenty on the office
+    dispensr" reads "warranty on the office dispenser" against the articles' titles."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group().lower()
+        if word in known or zipf(Word(word, chinese=False)) >= _UNKNOWN_ZIPF:
+            return match.group()
+        found = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=_TYPO_RATIO)
+        return str(found[0]) if found else match.group()
+
+    return re.sub(r"(?<![A-Za-z])[A-Za-z]{5,}(?![A-Za-z])", fix, text)
+
+
+_POINTING_BACK = re.compile(
+    r"\b(?:that|this|it|its|those|these|them|they|such)\b|它|这个|那个|这种|那种|这些|那些|上述",
+    re.IGNORECASE,
+)
+
+
+def points_back(text: str) -> bool:
+    """The request refers to something said before ("the response target for that")."""
+    return bool(_POINTING_BACK.search(text))
 
 
 def is_chinese(text: str) -> bool:
