@@ -3,6 +3,7 @@ and what it does when it is unsure (asks back with choices instead of guessing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -620,13 +621,25 @@ def test_a_person_after_with_does_not_hide_the_customer_named() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "fragment"),
-    [("how much", True), ("多少钱？", True), ("log it", True), ("why?", True),
-     ("thanks", False), ("好的", False), ("banana", False),
-     ("how old is the universe exactly", False), ("what's the weather?", False)],
+    ("form", "text", "expected"),
+    [
+        # a fragment: a few everyday words that ask or order something
+        (is_fragment, "how much", True), (is_fragment, "多少钱？", True),
+        (is_fragment, "log it", True), (is_fragment, "why?", True),
+        (is_fragment, "thanks", False), (is_fragment, "好的", False),
+        (is_fragment, "banana", False), (is_fragment, "how old is the universe exactly", False),
+        (is_fragment, "what's the weather?", False),
+        # the same again, in another language
+        (asks_only_for_a_language, "用中文再说一遍", True),
+        (asks_only_for_a_language, "in English please", True),
+        (asks_only_for_a_language, "translate that into Chinese", True),
+        (asks_only_for_a_language, "写一封英文邮件", False),
+        (asks_only_for_a_language, "what did acme say in english", False),
+        (asks_only_for_a_language, "again please", False),
+    ],
 )  # fmt: skip
-def test_a_fragment_asks_or_orders_in_a_few_words(text: str, fragment: bool) -> None:
-    assert is_fragment(text) is fragment
+def test_the_form_of_a_request(form: Callable[[str], bool], text: str, expected: bool) -> None:
+    assert form(text) is expected
 
 
 @pytest.mark.slow
@@ -675,15 +688,6 @@ def test_a_pipeline_question_about_a_customer_named_in_part_filters_on_it(
         "pipeline_query",
         {"open_only": True, "account_names": ["Acme Corporation"], "metric": "sum"},
     )
-
-
-@pytest.mark.parametrize(
-    ("text", "only"),
-    [("用中文再说一遍", True), ("in English please", True), ("translate that into Chinese", True),
-     ("写一封英文邮件", False), ("what did acme say in english", False), ("again please", False)],
-)  # fmt: skip
-def test_a_request_for_the_same_in_another_language(text: str, only: bool) -> None:
-    assert asks_only_for_a_language(text) is only
 
 
 @pytest.mark.slow
