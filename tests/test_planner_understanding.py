@@ -18,6 +18,7 @@ from crmassist.agent.planner.understanding import (
     Mention,
     asks_a_question,
     asks_only_for_a_language,
+    commanded_intent,
     find_mention,
     intents_without_their_words,
     is_fragment,
@@ -766,3 +767,24 @@ def test_a_question_about_a_customer_that_no_deal_answers_is_looked_up_in_its_no
 def test_a_code_after_about_names_a_ticket_not_a_customer() -> None:
     assert named_phrases("log that I called keystone about T0170, all fine") == []
     assert named_phrases("meeting with Portland City Offices") == ["Portland City Offices"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("create a task: call Acme back", "create_task"),
+     ("给西湖酒店加个备注：周五上门", "log_interaction"),
+     ("log a call: Maria wants a quote", "log_interaction"),
+     ("log it", None), ("what did I log about Acme yesterday", None),
+     ("how do I add a task", None)],
+)  # fmt: skip
+def test_a_request_that_opens_by_naming_its_tool(text: str, intent: str | None) -> None:
+    assert commanded_intent(text) == intent
+
+
+@pytest.mark.slow
+def test_a_request_that_names_its_tool_runs_it(intents: IntentClassifier) -> None:
+    text = "add a to-do: send Acme the revised quote"
+    misread = planner(Unsure(intents, {text: Reading((("search_knowledge", 0.6),), 0.5)}))
+    found = [("find_customer", {"name": "Acme"}, [{"account_id": "A001", "score": 100}], False)]
+    step = misread.next_step(turn(text, calls=found), TOOLS)
+    assert step[0] == "create_task"

@@ -335,6 +335,8 @@ class Planner:
         that one is still among this one's likely readings."""
         if turn.chosen in self.intents.names:
             return Reading.chosen(turn.chosen)
+        if (commanded := understanding.commanded_intent(turn.request)) in self.intents.names:
+            return Reading.chosen(commanded)
         reading = self.intents.read(turn.request)
         reading = reading.without(understanding.intents_without_their_words(turn.request))
         if understanding.asks_a_question(turn.request):

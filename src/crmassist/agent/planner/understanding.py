@@ -412,6 +412,37 @@ def is_fragment(text: str) -> bool:
     return len(words) <= _FRAGMENT_WORDS and all(is_everyday(w) for w in words)
 
 
+_POLITE = r"(?:please\s+|pls\s+|can you\s+|could you\s+|请|帮我|麻烦)?"
+_FOR_WHOM = r"(?:(?:给|为)[^，,：:\s]{1,15}?)?"
+_COMMANDS = (
+    ("log_interaction",
+     r"(?:log|record|note down|jot down|add a note)\b"
+     r"|记录一下|记一下|记下|备注一下|加个备注|添加备注"),
+    ("create_task",
+     r"(?:add|create|make|set up|new)\s+(?:a\s+|an\s+)?(?:to-?do|task)\b"
+     r"|新建任务|创建任务|建个任务|加个待办|添加待办|加个任务"),
+)  # fmt: skip
+_COMMANDED = [
+    (intent, re.compile(rf"^\s*{_POLITE}{_FOR_WHOM}(?:{cue})", re.IGNORECASE))
+    for intent, cue in _COMMANDS
+]
+
+
+def commanded_intent(text: str) -> str | None:
+    """The tool a request opens by naming, then says what for ("log a call: ...", "add a
+    to-do: ...", "给珠江啤酒厂加个备注：..."): the user said what to do, so it is done, not
+    guessed from how the rest of the sentence embeds. "log it" says nothing to log."""
+    for intent, cue in _COMMANDED:
+        if (opened := cue.search(text)) and _says_something(text[opened.end() :]):
+            return intent
+    return None
+
+
+def _says_something(rest: str) -> bool:
+    """What follows the command is a report, not "it": a few words of its own."""
+    return len(re.findall(r"[A-Za-z0-9]+", rest)) >= 3 or len(_CJK.findall(rest)) >= 4
+
+
 def asks_a_question(text: str) -> bool:
     """A question about the record, not a report to log: "what did Acme decide?",
     "西湖酒店报价发了多少钱". A request that says "log" or "记录" is a log whatever its form."""
