@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import unicodedata
+from typing import Any
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
@@ -17,3 +20,24 @@ def without_accents(text: str) -> str:
     """ "Sofía" -> "Sofia": letters without their combining marks."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def jieba() -> Any:
+    """The jieba module (Chinese word segmentation), imported on first use with its
+    dictionary-loading messages kept out of the console; its dictionaries still load lazily."""
+    import jieba as module
+
+    module.setLogLevel(logging.WARNING)
+    return module
+
+
+@functools.lru_cache(maxsize=65536)
+def zipf(word: str, lang: str) -> float:
+    """How common `word` is in `lang` ("en", "zh") on wordfreq's Zipf scale: 0 for a word
+    its bundled lists have never seen, about 7 for "the"."""
+    from wordfreq import zipf_frequency
+
+    if lang == "zh":
+        jieba()  # wordfreq cuts Chinese with jieba: quiet before its dictionary loads
+    return float(zipf_frequency(word, lang))

@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from crmassist.domain.language import jieba
 from crmassist.domain.periods import MONTHS_EN, WEEKDAYS_EN
 from crmassist.privacy.detectors import (
     SCORE_CAUTIOUS,
@@ -470,14 +471,8 @@ def _zh_surnames() -> frozenset[str]:
 @functools.cache
 def _posseg() -> Any:
     """jieba's part-of-speech tagger, its dictionary loaded once per process (~1 s)."""
-    import logging
-
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba.posseg
+    jieba().initialize()
+    return importlib.import_module("jieba.posseg")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from crmassist.domain.language import zipf
+
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "name_model.json"
 UNRANKED = 100_000  # the rank of a word no name list holds
 _APOSTROPHE_S = re.compile(r"['’]s\b")
@@ -52,14 +54,7 @@ class RunFacts:
 
 def zipf_en(word: str) -> float:
     """English Zipf frequency (0 unseen .. ~7.7 for "the"), wordfreq's bundled lists."""
-    return _zipf(word.casefold())
-
-
-@functools.cache
-def _zipf(folded: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return float(zipf_frequency(folded, "en"))
+    return zipf(word.casefold(), "en")
 
 
 def features(text: str, start: int, end: int, facts: RunFacts) -> dict[str, float]:

@@ -21,6 +21,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from crmassist.domain.language import zipf
+
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = r"A-Za-z0-9_\u00c0-\u024f"
 _SPACE = re.compile(r"\s+")
@@ -48,17 +50,13 @@ def given_names(names: Iterable[str]) -> dict[str, str | None]:
     it opens, or None when it opens several ("rachel" of four contacts). Left out: given
     names that are everyday English words as often as names (an English Zipf frequency
     from `EVERYDAY_ZIPF`), which a lower-case text uses as words: "will", "mark", "grace"."""
-    from wordfreq import zipf_frequency
-
     full: dict[str, str | None] = {}
     for name in clean_names(names):
         first = name.split(" ", 1)[0].casefold()
         if " " not in name or _HAN.search(name) or len(first) < 3 or not first.isalpha():
             continue
         full[first] = name if first not in full else None
-    return {
-        first: name for first, name in full.items() if zipf_frequency(first, "en") < EVERYDAY_ZIPF
-    }
+    return {first: name for first, name in full.items() if zipf(first, "en") < EVERYDAY_ZIPF}
 
 
 def known_names_pattern(

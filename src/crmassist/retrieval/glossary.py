@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import functools
 import gzip
-import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
-from crmassist.domain.language import CJK
+from crmassist.domain.language import CJK, jieba, zipf
 from crmassist.retrieval.sparse import Bm25Encoder
 
 _NOT_A_SENSE = re.compile(
@@ -130,15 +128,7 @@ def _indexed_words(text: str) -> Iterator[Word]:
         if not CJK.match(run):
             yield Word(run, chinese=False)
         else:
-            yield from (Word(w, chinese=True) for w in _jieba().lcut(run))
-
-
-@functools.cache
-def _jieba() -> Any:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
+            yield from (Word(w, chinese=True) for w in jieba().lcut(run))
 
 
 def coverage(groups: list[TermGroup], terms: set[int]) -> float:
@@ -157,26 +147,15 @@ EVERYDAY_ZIPF = 5.0
 
 
 def is_everyday(word: Word) -> bool:
-    return zipf(word) >= EVERYDAY_ZIPF
+    return _zipf(word) >= EVERYDAY_ZIPF
 
 
 def _information(word: Word) -> float:
-    return max(EVERYDAY_WEIGHT, _RAREST_ZIPF - zipf(word))
+    return max(EVERYDAY_WEIGHT, _RAREST_ZIPF - _zipf(word))
 
 
-@functools.lru_cache(maxsize=8192)
-def zipf(word: Word) -> float:
-    """How common the word is in its language (wordfreq's Zipf scale: 0 unseen, 7 "the")."""
-    return float(_frequencies()(word.text, "zh" if word.chinese else "en"))
-
-
-@functools.cache
-def _frequencies() -> Any:
-    """wordfreq's Zipf lookup; its Chinese lists cut words with jieba, kept quiet here."""
-    from wordfreq import zipf_frequency
-
-    _jieba()
-    return zipf_frequency
+def _zipf(word: Word) -> float:
+    return zipf(word.text, "zh" if word.chinese else "en")
 
 
 @functools.cache

@@ -177,13 +177,13 @@ def best_sentences(
         covered |= terms[best]
     chosen.sort()
     answered = {n for n in chosen if _answered_next(candidates, n)}
+    shown = [
+        f"{candidates[n].shown} {candidates[n + 1].shown}" if n in answered else candidates[n].shown
+        for n in chosen
+        if n - 1 not in answered  # already quoted after its question
+    ]
     return Extract(
-        [
-            f"{candidates[n].shown} {candidates[n + 1].shown if n in answered else ''}".rstrip()
-            + f" {top['cite']}"
-            for n in chosen
-            if n - 1 not in answered
-        ],
+        [f"{line} {top['cite']}" for line in shown],
         [f"{p.shown} {top['cite']}" for p in steps[:_MAX_STEPS]],
     )
 

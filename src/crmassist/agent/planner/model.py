@@ -519,17 +519,24 @@ class Planner:
             return None
         notes = turn.result_of("search_interactions")
         if notes is None:
-            if turn.failed("search_interactions"):
-                return None  # notes the asker may not search: the article answers
-            if (lookup := self._lookup(turn)) is not None:
-                return lookup
-            account = self._account(turn, "search_interactions")
-            if account is None or account.startswith(("!", "?")):
-                return None  # a customer the asker cannot see: the article still helps
-            return self._search_interactions(turn, account)
+            return self._named_customers_notes(turn)
         if notes and self._coverage(turn, notes, NOTES_SHOWN) >= self._coverage(turn, articles):
             return self._search_interactions(turn, None)
         return None
+
+    def _named_customers_notes(self, turn: Turn) -> Step | None:
+        """The next step to the notes of the customer a question names, as a second source
+        beside an article or a pipeline answer: look the customer up, then search their
+        notes. None when the asker may not search notes or cannot see the customer: the
+        first answer then stands."""
+        if turn.failed("search_interactions"):
+            return None
+        if (lookup := self._lookup(turn)) is not None:
+            return lookup
+        account = self._account(turn, "search_interactions")
+        if account is None or account.startswith(("!", "?")):
+            return None
+        return self._search_interactions(turn, account)
 
     @staticmethod
     def _second_source_failed(turn: Turn) -> bool:
@@ -707,14 +714,7 @@ class Planner:
             return None
         notes = turn.result_of("search_interactions")
         if notes is None:
-            if turn.failed("search_interactions"):
-                return None
-            if (lookup := self._lookup(turn)) is not None:
-                return lookup
-            account = self._account(turn, "search_interactions")
-            if not account or account[0] in "!?":
-                return None
-            return ("search_interactions", {"query": turn.request, "k": 6, "account_id": account})
+            return self._named_customers_notes(turn)
         if notes and self._coverage(turn, notes, NOTES_SHOWN) > 0:
             return self._notes_answer(turn, notes, None)
         return None

@@ -185,8 +185,12 @@ _BETWEEN = re.compile(
 )
 _LOWER = r"over|above|more than|greater than|bigger than|larger than|at least|min(?:imum)?|>=?"
 _UPPER = r"under|below|less than|smaller than|at most|up to|max(?:imum)?|<=?"
+_LOWER_ZH = "超过|大于|高于|不低于|至少"
+_UPPER_ZH = "低于|小于|不超过|不高于|少于"
+_UPPER_AFTER = ("以下", "or less", "or lower", "and below")
+"""Words after a number that make it an upper bound ("10万以下", "50% or less")."""
 _BOUND = re.compile(
-    rf"(?P<op>{_LOWER}|{_UPPER}|超过|大于|高于|不低于|至少|低于|小于|不超过|不高于|少于)\s*"
+    rf"(?P<op>{_LOWER}|{_UPPER}|{_LOWER_ZH}|{_UPPER_ZH})\s*"
     rf"(?P<num>{_NUMBER})(?:\s*(?:eur|usd|gbp|cny|rmb|元|欧元|美元))?"
     rf"|(?P<num2>{_NUMBER})\s*(?:eur|usd|gbp|cny|rmb|元|欧元|美元)?\s*"
     r"(?P<post>\+|以上|以下|or more|or less)"
@@ -215,16 +219,12 @@ def _amounts(text: str, args: dict[str, Any]) -> str:
         if value is None:
             continue
         op = (m.group("op") or m.group("post") or "").lower()
-        upper = re.fullmatch(_UPPER, op) or op in ("低于", "小于", "不超过", "不高于", "少于")
-        upper = upper or op in ("以下", "or less")
-        args["max_amount" if upper else "min_amount"] = str(value)
+        args["max_amount" if _is_upper(op) else "min_amount"] = str(value)
         text = text[: m.start()] + " " + text[m.end() :]
     return text
 
 
 _CHANCE = r"probabilit(?:y|ies)|likelihood|chances?|odds|赢率|概率|可能性|成功率"
-_LOWER_ZH = "超过|大于|高于|不低于|至少"
-_UPPER_ZH = "低于|小于|不超过|不高于|少于"
 _POST = r"\+|以上|以下|or more|or less|or higher|or lower|and (?:up|above|over|below)"
 _PERCENT = rf"(?:(?P<op>{_LOWER}|{_UPPER}|{_LOWER_ZH}|{_UPPER_ZH})\s*)?(?P<num>\d{{1,3}})\s*%"
 _PROBABILITY = re.compile(
@@ -247,15 +247,16 @@ def _probabilities(text: str, args: dict[str, Any]) -> str:
     bound = (found.get("op") or found.get("post") or found.get("after") or "").lower()
     if not bound:
         args["min_probability"] = args["max_probability"] = value
-    elif (
-        re.fullmatch(_UPPER, bound)
-        or bound in _UPPER_ZH.split("|")
-        or bound in ("以下", "or less", "or lower", "and below")
-    ):
+    elif _is_upper(bound):
         args["max_probability"] = value
     else:
         args["min_probability"] = value
     return text[: m.start()] + " " + text[m.end() :]
+
+
+def _is_upper(bound: str) -> bool:
+    """The word before or after a number bounds it from above ("under", "低于", "以下")."""
+    return bool(re.fullmatch(_UPPER, bound)) or bound in (*_UPPER_ZH.split("|"), *_UPPER_AFTER)
 
 
 def _looks_like_money(phrase: str) -> bool:

@@ -18,9 +18,10 @@ from rapidfuzz.distance import LCSseq
 
 from crmassist.crm.customers import MIN_SCORE, normalise, similarity
 from crmassist.domain.enums import Channel
+from crmassist.domain.language import zipf
 from crmassist.domain.periods import parse_day
 from crmassist.privacy.entities import TOKEN_PATTERN
-from crmassist.retrieval.glossary import Word, glossary, is_everyday, zipf
+from crmassist.retrieval.glossary import glossary, is_everyday
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
@@ -332,8 +333,13 @@ def asks_only_for_a_language(text: str) -> bool:
     rest = _RESTATING.sub(
         " ", re.sub("|".join(p for p, _ in _LANGUAGES_ASKED), " ", text, flags=re.I)
     )
-    words = list(glossary().words(rest))
-    return len(words) <= _RESTATING_WORDS and all(is_everyday(w) for w in words)
+    return _few_everyday_words(rest, _RESTATING_WORDS)
+
+
+def _few_everyday_words(text: str, at_most: int) -> bool:
+    """`text` is at most `at_most` words, all of them everyday ones: it names no topic."""
+    words = list(glossary().words(text))
+    return len(words) <= at_most and all(is_everyday(w) for w in words)
 
 
 _UNKNOWN_ZIPF = 2.0
@@ -349,7 +355,7 @@ def spelled_as(text: str, known: Collection[str]) -> str:
 
     def fix(match: re.Match[str]) -> str:
         word = match.group().lower()
-        if word in known or zipf(Word(word, chinese=False)) >= _UNKNOWN_ZIPF:
+        if word in known or zipf(word, "en") >= _UNKNOWN_ZIPF:
             return match.group()
         found = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=_TYPO_RATIO)
         return str(found[0]) if found else match.group()
@@ -408,8 +414,7 @@ def is_fragment(text: str) -> bool:
     ordered = bool(_EXPLICIT_LOG.search(text))
     if not (ordered or asks_a_question(text)):
         return False
-    words = list(glossary().words(_EXPLICIT_LOG.sub(" ", text)))
-    return len(words) <= _FRAGMENT_WORDS and all(is_everyday(w) for w in words)
+    return _few_everyday_words(_EXPLICIT_LOG.sub(" ", text), _FRAGMENT_WORDS)
 
 
 _POLITE = r"(?:please\s+|pls\s+|can you\s+|could you\s+|请|帮我|麻烦)?"
